@@ -1,0 +1,256 @@
+"""The backward engine: an iterative walk of the graph, exposed as a generator of steps.
+
+``backward_steps`` applies one node's backward per ``next()`` and yields a ``Step`` saying what
+happened.  ``Tensor.backward()`` and ``autograd.grad()`` drain it; the backward stepper widget advances
+it one click at a time, so the stepper replays exactly the real backward pass.
+
+Order: a node runs once every node that sends it a gradient has run (dependency counts, no recursion,
+so 10,000-op chains are fine).  Among ready nodes, the most recently recorded runs first, and leaves'
+accumulators run as soon as they are ready, as in PyTorch's engine.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+
+from . import events
+from .function import AccumulateGrad, edge_of
+from .grad_mode import GRAD
+
+
+class Step:
+    """One step of a backward pass.
+
+    ``grad_outputs`` are the gradients that arrived at ``node`` (one per output of its op);
+    ``grad_inputs`` the gradients it sent (one per input, ``None`` where none), ``edges`` where
+    they went; for a leaf's AccumulateGrad, ``grad_inputs`` holds what was added into ``.grad``.
+    Gradients are wrapped as Tensors only when read.
+    """
+
+    __slots__ = ("index", "node", "_grad_outputs", "_grad_inputs", "edges")
+
+    def __init__(self, index, node, grad_outputs, grad_inputs, edges=()):
+        self.index, self.node, self.edges = index, node, edges
+        self._grad_outputs, self._grad_inputs = grad_outputs, grad_inputs
+
+    @property
+    def name(self) -> str:
+        return self.node.name()
+
+    @property
+    def grad_outputs(self) -> tuple:
+        return tuple(_as_tensor(g) for g in self._grad_outputs)
+
+    @property
+    def grad_inputs(self) -> tuple:
+        return tuple(_as_tensor(g) for g in self._grad_inputs)
+
+    def __repr__(self) -> str:
+        return f"Step({self.index}, {self.name})"
+
+
+def _root_edges(tensors, grads):
+    edges = []
+    for i, t in enumerate(tensors):
+        if not t._requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        edges.append(edge_of(t))
+    return edges
+
+
+def _dependencies(root_nodes) -> dict:
+    """How many edges point at each node reachable from the roots."""
+    deps = {}
+    seen = set(root_nodes)
+    stack = list(seen)
+    while stack:
+        node = stack.pop()
+        for child, _ in node.next_functions:
+            if child is not None:
+                deps[child] = deps.get(child, 0) + 1
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+    return deps
+
+
+def _needed(root_nodes, targets) -> set:
+    """Nodes that lie on a path from a root to a target (only those run when inputs are given)."""
+    needed = set()
+    state = {}
+    for root in root_nodes:
+        stack = [(root, iter(root.next_functions))]
+        state[root] = True
+        while stack:
+            node, children = stack[-1]
+            advanced = False
+            for child, _ in children:
+                if child is not None and child not in state:
+                    state[child] = True
+                    stack.append((child, iter(child.next_functions)))
+                    advanced = True
+                    break
+            if advanced:
+                continue
+            stack.pop()
+            if node in targets or any(c in needed for c, _ in node.next_functions if c is not None):
+                needed.add(node)
+    return needed
+
+
+def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_graph: bool = False,
+                   inputs=None, accumulate: bool = True):
+    """Generate the steps of a backward pass from ``tensors`` with gradients ``grad_tensors``.
+
+    With ``inputs``, the gradients arriving at those tensors are collected into the generator's
+    return value (a list, one per input) and, unless ``accumulate``, nothing is written to ``.grad``.
+
+    >>> import nbtorch as torch
+    >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> [step.name for step in backward_steps([y], [torch.tensor(1.0)])]
+    ['SumBackward0', 'MulBackward0', 'AccumulateGrad']
+    >>> x.grad
+    tensor([2., 4.])
+    """
+    edges = _root_edges(tensors, grad_tensors)
+    root_nodes = list(dict.fromkeys(node for node, _ in edges))
+    deps = _dependencies(root_nodes)
+    targets = {}
+    if inputs is not None:
+        for k, t in enumerate(inputs):
+            targets.setdefault(edge_of(t), []).append(k)
+        target_nodes = {node for node, _ in targets}
+        needed = _needed(root_nodes, target_nodes)
+    else:
+        needed = None
+    captured = [None] * (len(inputs) if inputs is not None else 0)
+
+    buffers: dict = {}
+    for (node, nr), g in zip(edges, grad_tensors):
+        # Without create_graph, gradients travel as raw arrays (see Node.run_backward).
+        _add_to_buffer(buffers, node, nr, g if create_graph else g._data, create_graph)
+
+    order = itertools.count()
+    ready = []
+    for node in root_nodes:
+        if deps.get(node, 0) == 0:
+            heapq.heappush(ready, (-node._seq, next(order), node))
+
+    index = 0
+    while ready:
+        node = heapq.heappop(ready)[2]
+        grads = buffers.pop(node)
+        if needed is not None and node not in needed:
+            _release_children(node, deps, buffers, ready, order, needed)
+            continue
+        previous = GRAD.enabled
+        GRAD.enabled = create_graph
+        try:
+            if node._tensor_hooks or node._retained:
+                grads = _tensor_hooks(node, grads, create_graph)
+            if targets:
+                for nr, g in enumerate(grads):
+                    for k in targets.get((node, nr), ()):
+                        captured[k] = _as_tensor(g)
+            if isinstance(node, AccumulateGrad):
+                if not accumulate or grads[0] is None:
+                    continue
+                added = node.accumulate(grads[0], create_graph)
+                step = Step(index, node, tuple(grads), (added,))
+            else:
+                if all(g is None for g in grads):
+                    _release_children(node, deps, buffers, ready, order, needed)
+                    continue
+                grad_inputs = node.run_backward(grads, create_graph)
+                if not retain_graph:
+                    node.release()
+                for (child, nr), g in zip(node.next_functions, grad_inputs):
+                    if child is None:
+                        continue
+                    if g is not None:
+                        _add_to_buffer(buffers, child, nr, g, create_graph)
+                    remaining = deps[child] - 1
+                    deps[child] = remaining
+                    if remaining == 0:
+                        buffers.setdefault(child, [None] * child.num_outputs)
+                        heapq.heappush(ready, (-child._seq, next(order), child))
+                step = Step(index, node, tuple(grads), grad_inputs, node.next_functions)
+        finally:
+            GRAD.enabled = previous
+        if events.LISTENERS:
+            events.emit(events.BackwardStep(id(node), node.name(), index))
+        index += 1
+        yield step
+    return captured
+
+
+def _add_to_buffer(buffers, node, nr, g, create_graph):
+    buf = buffers.get(node)
+    if buf is None:
+        buf = buffers[node] = [None] * node.num_outputs
+    if buf[nr] is None:
+        buf[nr] = g
+    else:
+        previous = GRAD.enabled
+        GRAD.enabled = create_graph
+        try:
+            buf[nr] = buf[nr] + g
+        finally:
+            GRAD.enabled = previous
+
+
+def _release_children(node, deps, buffers, ready, order, needed):
+    """A node that sends nothing still counts as done for its children."""
+    for child, _ in node.next_functions:
+        if child is None:
+            continue
+        deps[child] -= 1
+        if deps[child] == 0:
+            buffers.setdefault(child, [None] * child.num_outputs)
+            heapq.heappush(ready, (-child._seq, next(order), child))
+
+
+def _tensor_hooks(node, grads, create_graph):
+    """Hooks registered on non-leaf tensors, and ``retain_grad``, see the gradient of an output."""
+    grads = [_as_tensor(g) for g in grads]
+    if node._tensor_hooks:
+        for nr, hooks in node._tensor_hooks.items():
+            if grads[nr] is None:
+                continue
+            for hook in tuple(hooks.values()):
+                replaced = hook(grads[nr])
+                if replaced is not None:
+                    grads[nr] = replaced
+    if node._retained:
+        for nr, ref in node._retained.items():
+            t = ref()
+            g = grads[nr]
+            if t is None or g is None:
+                continue
+            if not create_graph:
+                g = g.detach()
+            t.grad = g if t.grad is None else t.grad + g
+    if create_graph:
+        return grads
+    return [g._data if g is not None else None for g in grads]
+
+
+def _as_tensor(g):
+    from .function import Tensor
+
+    return g if g is None or isinstance(g, Tensor) else Tensor._wrap(g)
+
+
+def run_backward(tensors, grad_tensors, retain_graph=False, create_graph=False, inputs=None,
+                 accumulate=True):
+    """Drain ``backward_steps``; return what it collected for ``inputs``."""
+    steps = backward_steps(tensors, grad_tensors, retain_graph, create_graph, inputs, accumulate)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value

@@ -1,0 +1,577 @@
+"""Recording ops: ``Function`` (PyTorch's contract) and the backward ``Node`` it records (``grad_fn``).
+
+A Node is also the ``ctx`` that ``forward`` fills and ``backward`` reads, as in PyTorch.  Two kinds of
+Function exist:
+
+* ``Function`` - PyTorch's public contract: ``forward(ctx, *tensors)`` runs without recording and
+  returns tensors; ``backward(ctx, *grads)`` returns one gradient per input (``None`` where none).
+* ``Op`` - nbtorch's primitives: ``forward`` receives the raw arrays (numpy or cupy) and returns arrays,
+  so the forward pass pays no wrapping cost; ``backward`` is written with tensor ops, so higher-order
+  gradients come for free.
+
+By convention, positional arguments of ``apply`` are the operands (tensors or Python numbers) and get
+one gradient each; op parameters (dims, flags) are keywords.  Gradients of broadcast inputs are reduced
+to the input's shape once, centrally, in ``Node.run_backward``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import traceback
+import weakref
+
+import numpy as np
+
+from .. import backend
+from . import events
+from .anomaly import ANOMALY
+from .grad_mode import GRAD, no_grad
+from .tensor_xp import TENSOR_XP
+
+_sequence = itertools.count()
+_NO_EDGE = (None, 0)
+_RELEASED = object()
+
+BACKWARD_TWICE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they "
+    "have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+Tensor = None  # set by nbtorch._tensor, which imports this module first
+
+
+class Node:
+    """A recorded operation in the backward graph: ``tensor.grad_fn``, and the ``ctx`` of its op."""
+
+    __slots__ = (
+        "__dict__", "__weakref__", "_fn", "next_functions", "needs_input_grad", "_saved", "_in_meta",
+        "_out_meta", "_seq", "_hooks", "_pre_hooks", "_tensor_hooks", "_retained", "_non_diff",
+        "_trace", "xp", "metadata", "_tensor_mode",
+    )
+
+    def __init__(self, fn):
+        self._fn = fn
+        self.next_functions = ()
+        self.needs_input_grad = ()
+        self._saved = ()
+        self._in_meta = ()
+        self._out_meta = None
+        self._seq = next(_sequence)
+        self._hooks = self._pre_hooks = self._tensor_hooks = self._retained = None
+        self._non_diff = ()
+        self._trace = None
+        self.xp = np
+        self.metadata = {}
+        self._tensor_mode = True
+
+    # --- what PyTorch shows of a grad_fn ---------------------------------------------------------
+    def name(self) -> str:
+        return self._fn._backward_name
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @property
+    def num_outputs(self) -> int:
+        return 1 if self._out_meta is None else len(self._out_meta)
+
+    # --- ctx API used by forward and backward ----------------------------------------------------
+    def save_for_backward(self, *items) -> None:
+        """Keep tensors (or, in an ``Op``, arrays) for backward; modifying them in place is caught."""
+        self._saved = items
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is _RELEASED:
+            raise RuntimeError(BACKWARD_TWICE)
+        return tuple(_unpack(self, entry) for entry in saved)
+
+    def mark_non_differentiable(self, *items) -> None:
+        self._non_diff = items
+
+    def mark_dirty(self, *tensors) -> None:
+        """Accepted for compatibility; nbtorch's in-place ops bump version counters themselves."""
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.metadata["materialize_grads"] = bool(value)
+
+    # --- hooks -----------------------------------------------------------------------------------
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` runs after this node's backward; it may return new
+        ``grad_inputs``."""
+        if self._hooks is None:
+            self._hooks = {}
+        return _add_hook(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` runs before this node's backward; it may return new ``grad_outputs``."""
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        return _add_hook(self._pre_hooks, fn)
+
+    # --- running backward --------------------------------------------------------------------------
+    def release(self) -> None:
+        """Free what was saved for backward (after a backward pass without ``retain_graph``)."""
+        if self._saved:
+            self._saved = _RELEASED
+
+    def run_backward(self, grads: list, create_graph: bool = False) -> tuple:
+        """Apply this node's backward rule to the gradients of its outputs; one gradient per input.
+
+        Without ``create_graph`` the gradients are raw arrays and an ``Op``'s backward runs on them
+        with ``ctx.xp`` = numpy/cupy (fast); with it they are Tensors and ``ctx.xp`` is
+        ``TENSOR_XP``, numpy's names over differentiable ops, so the same formula records a graph.
+        """
+        if self._pre_hooks:
+            replaced = _call_hooks(self._pre_hooks, create_graph, tuple(grads))
+            grads = list(replaced) if replaced is not None else grads
+        if self._out_meta is not None and self.metadata.get("materialize_grads", True):
+            grads = [g if g is not None else _zeros(meta, create_graph)
+                     for g, meta in zip(grads, self._out_meta)]
+        fn = self._fn
+        if issubclass(fn, Op):
+            array_xp = self.xp
+            self._tensor_mode = create_graph
+            if create_graph:
+                self.xp = TENSOR_XP
+            try:
+                result = fn.backward(self, *grads)
+            finally:
+                self.xp, self._tensor_mode = array_xp, True
+            if not isinstance(result, tuple):
+                result = (result,)
+        else:
+            result = fn.backward(self, *(_as_tensor(g) for g in grads))
+            if not isinstance(result, tuple):
+                result = (result,)
+            if not create_graph:
+                result = tuple(r._data if isinstance(r, Tensor) else r for r in result)
+        expected = len(self.next_functions)
+        if len(result) != expected:
+            if len(result) > expected and all(r is None for r in result[expected:]):
+                result = result[:expected]
+            else:
+                raise RuntimeError(
+                    f"function {self.name()} returned an incorrect number of gradients "
+                    f"(expected {expected}, got {len(result)})"
+                )
+        result = tuple(self._conform(i, g, create_graph) for i, g in enumerate(result))
+        if self._hooks:
+            replaced = _call_hooks(self._hooks, create_graph, result, tuple(grads))
+            result = tuple(replaced) if replaced is not None else result
+        if ANOMALY.enabled:
+            ANOMALY.check_gradients(self, result)
+        return result
+
+    def _conform(self, i: int, g, create_graph: bool):
+        """Reduce a broadcast gradient to the input's shape and cast it to the input's dtype."""
+        if g is None or self.next_functions[i][0] is None:
+            return None
+        shape, dtype = self._in_meta[i]
+        if create_graph:
+            if not isinstance(g, Tensor):
+                g = Tensor._wrap(g)
+            if g._data.shape != shape:
+                g = sum_to_shape(g, shape, self.name(), i, TENSOR_XP)
+            if g._data.dtype != dtype:
+                g = g.to(dtype=_dtype_module().from_numpy_dtype(dtype))
+            return g
+        if isinstance(g, Tensor):
+            g = g._data
+        if g.shape != shape:
+            g = sum_to_shape(g, shape, self.name(), i, self.xp)
+        if g.dtype != dtype:
+            g = g.astype(dtype)
+        return g
+
+
+def _as_tensor(g):
+    return g if g is None or isinstance(g, Tensor) else Tensor._wrap(g)
+
+
+def _call_hooks(table: dict, create_graph: bool, first: tuple, *rest):
+    """Run hooks that see tuples of gradients as Tensors; return their replacement, if any."""
+    wrap = (lambda grads: tuple(_as_tensor(g) for g in grads))
+    current = wrap(first)
+    changed = False
+    for hook in tuple(table.values()):
+        replaced = hook(current, *(wrap(r) for r in rest))
+        if replaced is not None:
+            current, changed = wrap(replaced), True
+    if not changed:
+        return None
+    if create_graph:
+        return current
+    return tuple(g._data if g is not None else None for g in current)
+
+
+class AccumulateGrad(Node):
+    """The node at a leaf tensor: adds the arriving gradient into ``variable.grad``."""
+
+    __slots__ = ("variable",)
+    _backward_name = "AccumulateGrad"
+
+    def __init__(self, variable):
+        super().__init__(AccumulateGrad)
+        self.variable = variable
+        self._seq = float("inf")  # processed as soon as it is ready, as in PyTorch
+
+    def accumulate(self, grad, create_graph: bool):
+        """Run the leaf's hooks, then add ``grad`` into ``.grad``; return what was added."""
+        var = self.variable
+        grad = _as_tensor(grad)
+        for hook in tuple(var._hooks.values()) if var._hooks else ():
+            replaced = hook(grad)
+            if replaced is not None:
+                grad = replaced
+        if grad._data.shape != var._data.shape:
+            grad = sum_to_shape(grad, var._data.shape, "AccumulateGrad", 0, TENSOR_XP)
+        if grad._data.dtype != var._data.dtype:
+            with no_grad():
+                grad = grad.to(dtype=var.dtype)
+        old = var.grad
+        if create_graph:
+            var.grad = grad if old is None else old + grad
+        elif old is None:
+            # A copy, so that two leaves never share one gradient array (in-place updates of one
+            # .grad, such as clip_grad_norm_, must not touch another).
+            var.grad = Tensor._wrap(grad._data.copy())
+        elif old.grad_fn is not None or old._data.shape != grad._data.shape:
+            var.grad = Tensor._wrap(old._data + grad._data)
+        else:
+            old._data += grad._data
+            old._version[0] += 1
+        if events.LISTENERS:
+            events.emit(events.GradAccumulated(id(var), tuple(var._data.shape),
+                                               float(backend.xp_of(grad._data).linalg.norm(
+                                                   grad._data.astype(np.float64)))))
+        return grad
+
+
+def _dtype_module():
+    from .. import _dtype
+
+    return _dtype
+
+
+def accumulator_of(tensor) -> AccumulateGrad:
+    """The leaf's AccumulateGrad node, shared by every op that uses the leaf (held weakly)."""
+    ref = tensor._accumulator
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(tensor)
+        tensor._accumulator = weakref.ref(node)
+    return node
+
+
+def edge_of(t) -> tuple:
+    """Where the gradient of ``t`` goes: ``(grad_fn, output_nr)``, the leaf's accumulator, or none."""
+    if not t._requires_grad:
+        return _NO_EDGE
+    fn = t.grad_fn
+    if fn is None:
+        return (accumulator_of(t), 0)
+    return (fn, t._output_nr)
+
+
+def _zeros(meta, as_tensor: bool):
+    shape, dtype, dev = meta
+    xp = backend.xp_for(dev)
+    with backend.on_device(dev):
+        z = xp.zeros(shape, dtype=dtype)
+    return Tensor._wrap(z) if as_tensor else z
+
+
+def sum_to_shape(g, shape: tuple, name: str, index: int, xp):
+    """Sum a broadcast gradient (an array, or a Tensor with ``xp=TENSOR_XP``) down to ``shape``."""
+    gshape = tuple(g.shape)
+    lead = len(gshape) - len(shape)
+    if lead < 0:
+        _invalid_gradient(name, index, gshape, shape)
+    dims = list(range(lead))
+    for i, n in enumerate(shape):
+        if n == 1 and gshape[lead + i] != 1:
+            dims.append(lead + i)
+        elif n != gshape[lead + i]:
+            _invalid_gradient(name, index, gshape, shape)
+    if dims:
+        g = xp.sum(g, axis=tuple(dims), keepdims=True)
+    if lead:
+        g = g.reshape(shape)
+    return g
+
+
+def _invalid_gradient(name, index, got, expected):
+    raise RuntimeError(
+        f"Function {name} returned an invalid gradient at index {index} - got {list(got)} but "
+        f"expected shape compatible with {list(expected)}"
+    )
+
+
+def _add_hook(table: dict, fn):
+    from ..utils.hooks import RemovableHandle
+
+    handle = RemovableHandle(table)
+    table[handle.id] = fn
+    return handle
+
+
+# --- saved tensors -----------------------------------------------------------------------------------
+# A packed entry is (kind, payload, version): kind 0 an input tensor, 1 an output of the node itself
+# (kept as its array and version box, not as the tensor, to avoid a reference cycle), 2 a constant.
+
+
+def _pack(node: Node, items, inputs, outputs) -> tuple:
+    packed = []
+    for item in items:
+        if item is None:
+            packed.append(None)
+            continue
+        raw = item._data if isinstance(item, Tensor) else item
+        for t in inputs:
+            if isinstance(t, Tensor) and (t is item or t._data is raw):
+                packed.append((0, t, t._version[0]))
+                break
+        else:
+            for nr, out in enumerate(outputs):
+                if out is item or out._data is raw:
+                    packed.append((1, (out._data, out._version, nr), out._version[0]))
+                    break
+            else:
+                const = item if isinstance(item, Tensor) else Tensor._wrap(item)
+                packed.append((2, const, const._version[0]))
+    return tuple(packed)
+
+
+def _unpack(node: Node, entry):
+    if entry is None:
+        return None
+    kind, payload, version = entry
+    if kind == 1:
+        data, box, nr = payload
+        if box[0] != version:
+            _raise_modified(node, data, box[0], version, output_of=node.name(), nr=nr)
+        if not node._tensor_mode:
+            return data
+        t = Tensor._wrap(data, requires_grad=True)
+        t.grad_fn, t._output_nr, t._version = node, nr, box
+        return t
+    if payload._version[0] != version:
+        fn = payload.grad_fn
+        _raise_modified(node, payload._data, payload._version[0], version,
+                        output_of=fn.name() if fn is not None else None, nr=payload._output_nr)
+    return payload if node._tensor_mode else payload._data
+
+
+def _type_string(data) -> str:
+    names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+    prefix = "torch." if backend.xp_of(data) is np else "torch.cuda."
+    return f"{prefix}{names.get(data.dtype.name, data.dtype.name)}Tensor"
+
+
+def _raise_modified(node, data, now, expected, output_of, nr):
+    what = f"[{_type_string(data)} [{', '.join(map(str, data.shape))}]]"
+    where = f", which is output {nr} of {output_of}," if output_of else ""
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {what}{where} is at version {now}; expected version {expected} instead. "
+        "Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
+        "with torch.autograd.set_detect_anomaly(True)."
+    )
+
+
+# --- Function and Op ---------------------------------------------------------------------------------
+
+
+class Function:
+    """PyTorch's ``torch.autograd.Function``: subclass it with static ``forward`` and ``backward``.
+
+    >>> import nbtorch as torch
+    >>> class Cube(torch.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x ** 3
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad * 3 * x ** 2
+    >>> x = torch.tensor([2.0], requires_grad=True)
+    >>> Cube.apply(x).backward(); x.grad
+    tensor([12.])
+    """
+
+    _backward_name = "FunctionBackward"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._backward_name = cls.__name__ + "Backward"
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("You must implement either the backward or vjp method for your "
+                                  "custom autograd.Function to use it with backward mode AD.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        record = GRAD.enabled and any(isinstance(a, Tensor) and a._requires_grad for a in args)
+        ctx = Node(cls)
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        first = next((a for a in args if isinstance(a, Tensor)), None)
+        if first is not None:
+            ctx.xp = backend.xp_of(first._data)
+        with no_grad():
+            result = cls.forward(ctx, *args, **kwargs)
+        single = not isinstance(result, tuple)
+        outputs = (result,) if single else result
+        if not record:
+            return result
+        fixed = []
+        non_diff = ctx._non_diff
+        for nr, out in enumerate(outputs):
+            if not isinstance(out, Tensor):
+                fixed.append(out)
+                continue
+            if any(out is a for a in args):  # an input returned as is becomes a new alias
+                out = Tensor._wrap(out._data)
+            if any(out is n or out._data is getattr(n, "_data", n) for n in non_diff) or \
+                    out._data.dtype.kind not in "fc":
+                out._requires_grad = False
+            else:
+                out._requires_grad, out.grad_fn, out._output_nr = True, ctx, nr
+            fixed.append(out)
+        tensors_out = [o for o in fixed if isinstance(o, Tensor)]
+        _finish_node(ctx, args, tensors_out, len(fixed))
+        ctx._saved = _pack(ctx, ctx._saved, args, tensors_out)
+        return fixed[0] if single else tuple(fixed)
+
+
+class Op(Function):
+    """A primitive: ``forward(ctx, *arrays, **params)`` on raw arrays; ``backward`` with tensor ops."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._backward_name = cls.__name__ + "Backward0"
+
+    _is_view = False  # True for ops whose output shares memory with their first input
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        arrays = []
+        needs = []
+        record = False
+        foreign = False
+        for a in args:
+            if isinstance(a, Tensor):
+                data = a._data
+                if type(data) is not np.ndarray:
+                    foreign = True
+                arrays.append(data)
+                if a._requires_grad:
+                    record = True
+                    needs.append(True)
+                    continue
+            else:
+                arrays.append(a)
+            needs.append(False)
+        record = record and GRAD.enabled
+        ctx = Node(cls)
+        if record:
+            ctx.needs_input_grad = tuple(needs)
+        if foreign:
+            ctx.xp, arrays = _unify_devices(cls, args, arrays)
+        result = cls.forward(ctx, *arrays, **kwargs)
+        if type(result) is tuple:
+            outputs = tuple(map(Tensor._wrap, result))
+        else:
+            outputs = (Tensor._wrap(result),)
+        if cls._is_view:
+            _share_version(cls, ctx.xp, args[0], outputs[0], kwargs)
+        if record:
+            non_diff = ctx._non_diff
+            raws = result if type(result) is tuple else (result,)
+            for nr, (out, raw) in enumerate(zip(outputs, raws)):
+                if out._data.dtype.kind in "fc" and not any(raw is n for n in non_diff):
+                    out._requires_grad, out.grad_fn, out._output_nr = True, ctx, nr
+            _finish_node(ctx, args, outputs, len(outputs))
+            if ctx._saved:
+                ctx._saved = _pack(ctx, ctx._saved, args, outputs)
+        return outputs if type(result) is tuple else outputs[0]
+
+
+def _share_version(op, xp, source, view, params) -> None:
+    """A view shares its base's version counter, and remembers how to make itself from the base
+    (replayed when the view is modified in place, to rebase the base's history)."""
+    if view._data is source._data or xp.may_share_memory(view._data, source._data):
+        view._version = source._version
+        if source._base is None:
+            view._base, view._view_chain = source, ((op, params),)
+        else:
+            view._base, view._view_chain = source._base, source._view_chain + ((op, params),)
+
+
+def _finish_node(ctx: Node, args, outputs, n_outputs: int) -> None:
+    """Fill in the graph edges and metadata of a node that was just recorded."""
+    edges = []
+    meta = []
+    needs = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            edges.append(edge_of(a))
+            meta.append((a._data.shape, a._data.dtype))
+            needs.append(True)
+        else:
+            edges.append(_NO_EDGE)
+            meta.append(None)
+            needs.append(False)
+    ctx.next_functions = tuple(edges)
+    ctx._in_meta = tuple(meta)
+    ctx.needs_input_grad = tuple(needs)
+    if n_outputs > 1:
+        ctx._out_meta = tuple(
+            (o._data.shape, o._data.dtype, backend.device_of(o._data)) for o in outputs
+        )
+    if ANOMALY.enabled:
+        ctx._trace = traceback.extract_stack()[:-3]
+        ANOMALY.check_forward(ctx, outputs)
+    if events.LISTENERS:
+        first = outputs[0] if outputs else None
+        events.emit(events.NodeRecorded(
+            node_id=id(ctx), name=ctx.name(),
+            input_ids=tuple(id(e[0]) if e[0] is not None else None for e in edges),
+            shape=tuple(first._data.shape) if first is not None else (),
+            dtype=str(first._data.dtype) if first is not None else "",
+            device=str(backend.device_of(first._data)) if first is not None else "cpu",
+        ))
+
+
+def _unify_devices(cls, args, arrays):
+    """The array module shared by all tensor arguments (moving zero-dim CPU tensors to it, as
+    PyTorch allows), or PyTorch's device-mismatch error."""
+    devices = []
+    for a in args:
+        if isinstance(a, Tensor):
+            dev = backend.device_of(a._data)
+            if dev.type == "cpu" and a._data.ndim == 0:
+                continue
+            if dev not in devices:
+                devices.append(dev)
+    if len(devices) > 1:
+        first, second = devices[0], devices[1]
+        raise RuntimeError(
+            "Expected all tensors to be on the same device, but found at least two devices, "
+            f"{second} and {first}! (when checking argument for {cls.__name__.lower()})"
+        )
+    if not devices:
+        return np, arrays
+    dev = devices[0]
+    moved = [backend.to_device(x, dev) if isinstance(a, Tensor) else x for a, x in zip(args, arrays)]
+    return backend.xp_for(dev), moved

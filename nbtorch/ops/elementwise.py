@@ -1,0 +1,1028 @@
+"""Elementwise ops: arithmetic, math functions, comparisons and logic, and dtype/device copies.
+
+Each primitive is an ``Op`` whose ``forward`` runs on arrays and whose ``backward`` is written once
+against ``ctx.xp`` (see ``autograd/tensor_xp.py``).  Broadcasting is undone centrally by the engine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtype, backend
+from .._tensor import Tensor
+from ..autograd.function import Op
+from ._promote import as_number, floating, promoted
+
+# --- arithmetic ----------------------------------------------------------------------------------
+
+
+class Add(Op):
+    """Add: y = a + alpha * b; dy/da = 1, dy/db = alpha"""
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        return a + b if alpha == 1 else a + alpha * b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (g if ctx.alpha == 1 else g * ctx.alpha)
+
+
+class Sub(Op):
+    """Sub: y = a - alpha * b; dy/da = 1, dy/db = -alpha"""
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        return a - b if alpha == 1 else a - alpha * b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.alpha == 1 else g * -ctx.alpha)
+
+
+class Mul(Op):
+    """Mul: y = a * b; dy/da = b, dy/db = a"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        need_a, need_b = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (g * b if b is not None else None), (g * a if a is not None else None)
+
+
+class Div(Op):
+    """Div: y = a / b; dy/da = 1 / b, dy/db = -a / b²"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        need_a, need_b = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(a if need_b else None, b if (need_a or need_b) else None)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
+
+
+class Neg(Op):
+    """Neg: y = -x; dy/dx = -1"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Pow(Op):
+    """Pow: y = a ** b; dy/da = b * a^(b-1), dy/db = y * log(a) (0 where a = 0 and b >= 0)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a ** b
+        ctx.save_for_backward(a, b, y if (ctx.needs_input_grad or (0, 0))[1] else None)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        xp = ctx.xp
+        need_a, need_b = ctx.needs_input_grad
+        ga = gb = None
+        if need_a:
+            if isinstance(b, (int, float)):
+                ga = g * b * a ** (b - 1) if b != 0 else g * 0
+            else:
+                ga = xp.where(b == 0, 0.0, g * b * a ** (b - 1))
+        if need_b:
+            if isinstance(a, (int, float)):
+                gb = g * y * math.log(a) if a > 0 else (g * 0 if a == 0 else g * y * math.nan)
+            else:
+                gb = xp.where((a == 0) & (b >= 0), 0.0, g * y * xp.log(a))
+        return ga, gb
+
+
+class Remainder(Op):
+    """Remainder: y = a - floor(a / b) * b (sign of b); dy/da = 1, dy/db = -floor(a / b)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return g, -g * ctx.xp.floor(a / b)
+
+
+class Fmod(Op):
+    """Fmod: y = a - trunc(a / b) * b (sign of a); dy/da = 1, dy/db = -trunc(a / b)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return g, -g * ctx.xp.trunc(a / b)
+
+
+# --- unary math --------------------------------------------------------------------------------
+
+
+class Exp(Op):
+    """Exp: y = e^x; dy/dx = y"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+class Log(Op):
+    """Log: y = ln x; dy/dx = 1 / x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Log2(Op):
+    """Log2: y = log2 x; dy/dx = 1 / (x ln 2)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log2(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (x * math.log(2.0))
+
+
+class Log10(Op):
+    """Log10: y = log10 x; dy/dx = 1 / (x ln 10)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log10(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (x * math.log(10.0))
+
+
+class Log1p(Op):
+    """Log1p: y = ln(1 + x); dy/dx = 1 / (1 + x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (x + 1)
+
+
+class Expm1(Op):
+    """Expm1: y = e^x - 1; dy/dx = y + 1"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.expm1(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y + 1)
+
+
+class Sqrt(Op):
+    """Sqrt: y = √x; dy/dx = 1 / (2y)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g / (2 * y)
+
+
+class Rsqrt(Op):
+    """Rsqrt: y = 1 / √x; dy/dx = -y³ / 2"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = 1 / ctx.xp.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y * y * y) * -0.5
+
+
+class Reciprocal(Op):
+    """Reciprocal: y = 1 / x; dy/dx = -y²"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = 1 / x
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return -g * y * y
+
+
+class Abs(Op):
+    """Abs: y = |x|; dy/dx = sign(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * ctx.xp.sign(x)
+
+
+class Sin(Op):
+    """Sin: y = sin x; dy/dx = cos x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * ctx.xp.cos(x)
+
+
+class Cos(Op):
+    """Cos: y = cos x; dy/dx = -sin x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * ctx.xp.sin(x)
+
+
+class Tan(Op):
+    """Tan: y = tan x; dy/dx = 1 + y²"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.tan(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (1 + y * y)
+
+
+class Atan(Op):
+    """Atan: y = atan x; dy/dx = 1 / (1 + x²)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.arctan(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (1 + x * x)
+
+
+class Tanh(Op):
+    """Tanh: y = tanh x; dy/dx = 1 - y²"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (1 - y * y)
+
+
+class Sigmoid(Op):
+    """Sigmoid: y = 1 / (1 + e^-x); dy/dx = y (1 - y)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp
+        # Two branches so that neither exp overflows (numerically stable for large |x|).
+        z = xp.exp(-xp.abs(x))
+        y = xp.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y * (1 - y)
+
+
+class Relu(Op):
+    """Relu: y = max(x, 0); dy/dx = 1 where y > 0, else 0"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y > 0)
+
+
+class Erf(Op):
+    """Erf: y = erf x; dy/dx = 2/√π e^(-x²)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.erf(ctx.xp, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2 / math.sqrt(math.pi)) * ctx.xp.exp(-(x * x))
+
+
+class _ZeroGrad(Op):
+    """Base of piecewise-constant ops (floor, ceil, round, trunc, sign): their gradient is 0."""
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.xp.zeros_like(g)
+
+
+class Floor(_ZeroGrad):
+    """Floor: y = ⌊x⌋; dy/dx = 0"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.floor(x)
+
+
+class Ceil(_ZeroGrad):
+    """Ceil: y = ⌈x⌉; dy/dx = 0"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.ceil(x)
+
+
+class Round(_ZeroGrad):
+    """Round: y = x rounded half to even; dy/dx = 0"""
+
+    @staticmethod
+    def forward(ctx, x, decimals=0):
+        return ctx.xp.round(x, decimals)
+
+
+class Trunc(_ZeroGrad):
+    """Trunc: y = x rounded toward zero; dy/dx = 0"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.trunc(x)
+
+
+class Sign(_ZeroGrad):
+    """Sign: y = -1, 0 or 1; dy/dx = 0"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.sign(x)
+
+
+class Clamp(Op):
+    """Clamp: y = min(max(x, lo), hi); dy/dx = 1 where lo <= x <= hi, else 0"""
+
+    @staticmethod
+    def forward(ctx, x, min=None, max=None):
+        xp = ctx.xp
+        ctx.save_for_backward(x)
+        ctx.bounds = (min, max)
+        y = x
+        if min is not None:
+            y = xp.maximum(y, min)
+        if max is not None:
+            y = xp.minimum(y, max)
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        mask = None
+        if lo is not None:
+            mask = x >= lo
+        if hi is not None:
+            mask = (x <= hi) if mask is None else mask & (x <= hi)
+        return g * mask
+
+
+class Maximum(Op):
+    """Maximum: y = max(a, b); the gradient goes to the larger input, split in half on ties"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        xp = ctx.xp
+        share = xp.where(a == b, g * 0.5, g)
+        return xp.where(a < b, 0.0, share), xp.where(b < a, 0.0, share)
+
+
+class Minimum(Op):
+    """Minimum: y = min(a, b); the gradient goes to the smaller input, split in half on ties"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        xp = ctx.xp
+        share = xp.where(a == b, g * 0.5, g)
+        return xp.where(a > b, 0.0, share), xp.where(b > a, 0.0, share)
+
+
+class Where(Op):
+    """Where: y = a where cond, else b; dy/da = cond, dy/db = not cond"""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        out = ctx.xp.where(cond, a, b)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        xp = ctx.xp
+        return None, xp.where(cond, g, 0.0), xp.where(cond, 0.0, g)
+
+
+class ToCopy(Op):
+    """ToCopy: y = x converted to another dtype or device; dy/dx = the gradient converted back"""
+
+    @staticmethod
+    def forward(ctx, x, dtype=None, device=None):
+        ctx.source = (x.dtype, backend.device_of(x))
+        if device is not None:
+            x = backend.to_device(x, device)
+        if dtype is not None:
+            x = x.astype(dtype, copy=False)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        dtype, dev = ctx.source
+        if isinstance(g, Tensor):
+            return g.to(device=dev, dtype=_dtype.from_numpy_dtype(dtype))
+        if dtype.kind not in "fc":
+            return None
+        return backend.to_device(g, dev).astype(dtype, copy=False)
+
+
+# --- functions and their wrappers --------------------------------------------------------------
+
+
+def add(input, other, *, alpha=1, out=None):
+    """``input + alpha * other``, with PyTorch's type promotion.
+
+    >>> import nbtorch as torch
+    >>> torch.add(torch.tensor([1, 2]), 2.5)
+    tensor([3.5000, 4.5000])
+    """
+    a, b, _ = promoted(input, other)
+    return Add.apply(a, b, alpha=alpha) if alpha != 1 else Add.apply(a, b)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """``input - alpha * other``.
+
+    >>> import nbtorch as torch
+    >>> torch.sub(torch.tensor([3.0]), 1)
+    tensor([2.])
+    """
+    a, b, dt = promoted(input, other)
+    if dt == np.bool_:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+            "`logical_xor()` operator instead."
+        )
+    return Sub.apply(a, b, alpha=alpha) if alpha != 1 else Sub.apply(a, b)
+
+
+def rsub(input, other, alpha=1):
+    return sub(other, input, alpha=alpha) if isinstance(other, Tensor) else Sub.apply(
+        *_reversed(promoted(input, other)))
+
+
+def _reversed(promoted_operands):
+    a, b, _ = promoted_operands
+    return b, a
+
+
+def mul(input, other, *, out=None):
+    """``input * other``.
+
+    >>> import nbtorch as torch
+    >>> torch.mul(torch.tensor([1.0, 2.0]), 3)
+    tensor([3., 6.])
+    """
+    a, b, _ = promoted(input, other)
+    return Mul.apply(a, b)
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """``input / other``; integer inputs give the default float dtype (true division).
+
+    >>> import nbtorch as torch
+    >>> torch.div(torch.tensor([5, 3]), 2)
+    tensor([2.5000, 1.5000])
+    >>> torch.div(torch.tensor([-5.0]), 2, rounding_mode='floor')
+    tensor([-3.])
+    """
+    a, b, dt = promoted(input, other)
+    if rounding_mode is None:
+        if dt.kind not in "fc":
+            a, b = _to_float(a), _to_float(b)
+        return Div.apply(a, b)
+    if rounding_mode not in ("floor", "trunc"):
+        raise RuntimeError(
+            "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"'{rounding_mode}'"
+        )
+    if dt.kind in "iub":
+        if isinstance(b, Tensor) and bool((b._data == 0).any()) or b == 0 and not isinstance(b, Tensor):
+            raise RuntimeError("ZeroDivisionError")
+        xa = a._data if isinstance(a, Tensor) else a
+        xb = b._data if isinstance(b, Tensor) else b
+        xp = backend.xp_of(xa if isinstance(a, Tensor) else xb)
+        q = xp.floor_divide(xa, xb) if rounding_mode == "floor" else xp.trunc(
+            xp.true_divide(xa, xb)).astype(dt)
+        return Tensor._wrap(xp.asarray(q).astype(dt, copy=False))
+    q = Div.apply(a, b)
+    return floor(q) if rounding_mode == "floor" else trunc(q)
+
+
+true_divide = divide = div
+multiply = mul
+subtract = sub
+
+
+def floor_divide(input, other):
+    return div(input, other, rounding_mode="floor")
+
+
+def _to_float(x):
+    return floating(x) if isinstance(x, Tensor) else x
+
+
+def neg(input):
+    """``-input``."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+            "invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    return Neg.apply(input)
+
+
+negative = neg
+
+
+def pow(input, exponent):
+    """``input ** exponent`` (either may be a number).
+
+    >>> import nbtorch as torch
+    >>> torch.pow(torch.tensor([2.0, 3.0]), 2)
+    tensor([4., 9.])
+    """
+    a, b, dt = promoted(input, exponent)
+    if dt.kind in "iu" and isinstance(b, Tensor) is False and isinstance(b, int) and b < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return Pow.apply(a, b)
+
+
+def float_power(input, exponent):
+    a = input.double() if isinstance(input, Tensor) else input
+    b = exponent.double() if isinstance(exponent, Tensor) else exponent
+    return pow(a, b)
+
+
+def remainder(input, other):
+    """Python's ``%``: the result has the sign of ``other``."""
+    a, b, _ = promoted(input, other)
+    return Remainder.apply(a, b)
+
+
+def fmod(input, other):
+    """C's ``fmod``: the result has the sign of ``input``."""
+    a, b, _ = promoted(input, other)
+    return Fmod.apply(a, b)
+
+
+def _float_unary(op):
+    def function(input, *, out=None):
+        return op.apply(floating(input))
+
+    function.__name__ = op.__name__.lower()
+    function.__doc__ = f"Elementwise {op.__doc__}."
+    return function
+
+
+exp = _float_unary(Exp)
+log = _float_unary(Log)
+log2 = _float_unary(Log2)
+log10 = _float_unary(Log10)
+log1p = _float_unary(Log1p)
+expm1 = _float_unary(Expm1)
+sqrt = _float_unary(Sqrt)
+rsqrt = _float_unary(Rsqrt)
+reciprocal = _float_unary(Reciprocal)
+sin = _float_unary(Sin)
+cos = _float_unary(Cos)
+tan = _float_unary(Tan)
+atan = arctan = _float_unary(Atan)
+tanh = _float_unary(Tanh)
+sigmoid = _float_unary(Sigmoid)
+erf = _float_unary(Erf)
+
+
+def exp2(input):
+    return pow(2.0, floating(input))
+
+
+def square(input):
+    """``input * input``."""
+    return mul(input, input)
+
+
+def abs(input, *, out=None):
+    """``|input|`` (integer tensors stay integer).
+
+    >>> import nbtorch as torch
+    >>> torch.abs(torch.tensor([-1, 2]))
+    tensor([1, 2])
+    """
+    return Abs.apply(input)
+
+
+absolute = abs
+
+
+def relu(input):
+    """``max(input, 0)``.
+
+    >>> import nbtorch as torch
+    >>> torch.relu(torch.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
+    return Relu.apply(input)
+
+
+def sign(input):
+    return Sign.apply(input)
+
+
+def floor(input):
+    return input if input._data.dtype.kind in "iub" else Floor.apply(input)
+
+
+def ceil(input):
+    return input if input._data.dtype.kind in "iub" else Ceil.apply(input)
+
+
+def trunc(input):
+    return input if input._data.dtype.kind in "iub" else Trunc.apply(input)
+
+
+fix = trunc
+
+
+def frac(input):
+    return sub(input, trunc(input))
+
+
+def round(input, *, decimals: int = 0):
+    """Round half to even, as PyTorch does.
+
+    >>> import nbtorch as torch
+    >>> torch.round(torch.tensor([0.5, 1.5, 2.4]))
+    tensor([0., 2., 2.])
+    """
+    if input._data.dtype.kind in "iub":
+        return input
+    return Round.apply(input, decimals=decimals) if decimals else Round.apply(input)
+
+
+def clamp(input, min=None, max=None):
+    """Limit values to ``[min, max]``; tensors as bounds work elementwise.
+
+    >>> import nbtorch as torch
+    >>> torch.clamp(torch.tensor([-2.0, 0.5, 3.0]), min=-1, max=1)
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = maximum(out, min if isinstance(min, Tensor) else _like_scalar(min, input))
+        if max is not None:
+            out = minimum(out, max if isinstance(max, Tensor) else _like_scalar(max, input))
+        return out
+    bound_float = any(isinstance(as_number(v), float) for v in (min, max) if v is not None)
+    if bound_float and input._data.dtype.kind not in "fc":
+        input = floating(input)
+    kwargs = {}
+    if min is not None:
+        kwargs["min"] = as_number(min)
+    if max is not None:
+        kwargs["max"] = as_number(max)
+    return Clamp.apply(input, **kwargs)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def _like_scalar(value, like: Tensor) -> Tensor:
+    from .creation import full
+
+    return full((), value, dtype=like.dtype, device=like.device)
+
+
+def maximum(input, other):
+    """Elementwise maximum of two tensors.
+
+    >>> import nbtorch as torch
+    >>> torch.maximum(torch.tensor([1.0, 5.0]), torch.tensor([3.0, 2.0]))
+    tensor([3., 5.])
+    """
+    a, b, _ = promoted(input, other)
+    return Maximum.apply(a, b)
+
+
+def minimum(input, other):
+    a, b, _ = promoted(input, other)
+    return Minimum.apply(a, b)
+
+
+fmax = maximum
+fmin = minimum
+
+
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` holds, else ``other``; with one argument, ``nonzero``.
+
+    >>> import nbtorch as torch
+    >>> torch.where(torch.tensor([True, False]), torch.tensor([1.0, 2.0]), 0.0)
+    tensor([1., 0.])
+    """
+    if input is None and other is None:
+        from .indexing import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise TypeError("where(): argument 'condition' must be Tensor")
+    if condition._data.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {condition.dtype.name.capitalize()}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        from .creation import tensor
+
+        input = tensor(input, device=condition.device)
+    a, b, _ = promoted(input, other)
+    if not isinstance(a, Tensor):
+        a = _like_scalar(a, b)
+    if not isinstance(b, Tensor):
+        b = _like_scalar(b, a)
+    return Where.apply(condition, a, b)
+
+
+def lerp(input, end, weight):
+    """``input + weight * (end - input)``."""
+    return add(input, mul(weight, sub(end, input)))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """Replace NaN and infinities by finite numbers (gradient passes where the value was finite)."""
+    xp = backend.xp_of(input._data)
+    finfo = np.finfo(input._data.dtype) if input._data.dtype.kind == "f" else None
+    hi = posinf if posinf is not None else (finfo.max if finfo else 0)
+    lo = neginf if neginf is not None else (finfo.min if finfo else 0)
+    data = input._data
+    out = input
+    for mask, value in ((xp.isnan(data), nan), (xp.isposinf(data), hi), (xp.isneginf(data), lo)):
+        if bool(mask.any()):
+            out = where(Tensor._wrap(mask), _like_scalar(value, input), out)
+    return out
+
+
+# --- comparisons and logic (no gradient) ---------------------------------------------------------
+
+
+def _compare(ufunc_name):
+    def compare(input, other):
+        a, b, _ = promoted(input, other)
+        xa = a._data if isinstance(a, Tensor) else a
+        xb = b._data if isinstance(b, Tensor) else b
+        xp = backend.xp_of(xa if isinstance(a, Tensor) else xb)
+        if isinstance(a, Tensor) and isinstance(b, Tensor) and type(xa) is not type(xb):
+            from ..autograd.function import _unify_devices
+
+            xp, (xa, xb) = _unify_devices(Where, (a, b), [xa, xb])
+        return Tensor._wrap(getattr(xp, ufunc_name)(xa, xb))
+
+    compare.__name__ = ufunc_name
+    compare.__doc__ = f"Elementwise ``{ufunc_name}`` comparison; the result is a bool tensor."
+    return compare
+
+
+eq = _compare("equal")
+ne = not_equal = _compare("not_equal")
+lt = less = _compare("less")
+le = less_equal = _compare("less_equal")
+gt = greater = _compare("greater")
+ge = greater_equal = _compare("greater_equal")
+logical_and = _compare("logical_and")
+logical_or = _compare("logical_or")
+logical_xor = _compare("logical_xor")
+
+
+def _bitwise(ufunc_name, symbol):
+    def bitwise(input, other):
+        a, b, dt = promoted(input, other)
+        if dt.kind not in "iub":
+            raise RuntimeError(f'"{ufunc_name}_cpu" not implemented for \'Float\'')
+        xa = a._data if isinstance(a, Tensor) else a
+        xb = b._data if isinstance(b, Tensor) else b
+        xp = backend.xp_of(xa if isinstance(a, Tensor) else xb)
+        return Tensor._wrap(getattr(xp, ufunc_name)(xa, xb))
+
+    bitwise.__name__ = ufunc_name
+    bitwise.__doc__ = f"Elementwise ``{symbol}`` of integer or bool tensors."
+    return bitwise
+
+
+bitwise_and = _bitwise("bitwise_and", "&")
+bitwise_or = _bitwise("bitwise_or", "|")
+bitwise_xor = _bitwise("bitwise_xor", "^")
+
+
+def bitwise_not(input):
+    if input._data.dtype.kind not in "iub":
+        raise RuntimeError("bitwise_not_cpu not implemented for 'Float'")
+    return Tensor._wrap(backend.xp_of(input._data).invert(input._data))
+
+
+def logical_not(input):
+    return Tensor._wrap(backend.xp_of(input._data).logical_not(input._data))
+
+
+def _predicate(name):
+    def predicate(input):
+        return Tensor._wrap(getattr(backend.xp_of(input._data), name)(input._data))
+
+    predicate.__name__ = name
+    return predicate
+
+
+isnan = _predicate("isnan")
+isinf = _predicate("isinf")
+isfinite = _predicate("isfinite")
+isposinf = _predicate("isposinf")
+isneginf = _predicate("isneginf")
+signbit = _predicate("signbit")
+
+
+def equal(input, other) -> bool:
+    """True when both tensors have the same shape and elements."""
+    return input.shape == other.shape and bool((input._data == other._data).all())
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """True when ``|input - other| <= atol + rtol * |other|`` everywhere.
+
+    >>> import nbtorch as torch
+    >>> torch.allclose(torch.tensor([1.0]), torch.tensor([1.0 + 1e-9]))
+    True
+    """
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    a, b, _ = promoted(input, other)
+    xa = a._data if isinstance(a, Tensor) else a
+    xb = b._data if isinstance(b, Tensor) else b
+    xp = backend.xp_of(xa if isinstance(a, Tensor) else xb)
+    return Tensor._wrap(xp.isclose(xa, xb, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+METHODS = {
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
+    "divide": div, "true_divide": div, "floor_divide": floor_divide, "neg": neg,
+    "negative": neg, "pow": pow, "float_power": float_power, "remainder": remainder, "fmod": fmod,
+    "exp": exp, "exp2": exp2, "log": log, "log2": log2, "log10": log10, "log1p": log1p,
+    "expm1": expm1, "sqrt": sqrt, "rsqrt": rsqrt, "reciprocal": reciprocal, "square": square,
+    "abs": abs, "absolute": abs, "sin": sin, "cos": cos, "tan": tan, "atan": atan, "arctan": atan,
+    "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "erf": erf, "sign": sign, "floor": floor,
+    "ceil": ceil, "round": round, "trunc": trunc, "fix": trunc, "frac": frac, "clamp": clamp,
+    "clip": clamp, "clamp_min": clamp_min, "clamp_max": clamp_max, "maximum": maximum,
+    "minimum": minimum, "fmax": maximum, "fmin": minimum, "lerp": lerp, "nan_to_num": nan_to_num,
+    "where": lambda self, condition, other: where(condition, self, other),
+    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "less": lt,
+    "greater_equal": ge, "less_equal": le, "not_equal": ne, "logical_and": logical_and,
+    "logical_or": logical_or, "logical_xor": logical_xor, "logical_not": logical_not,
+    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
+    "bitwise_not": bitwise_not, "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
+    "isposinf": isposinf, "isneginf": isneginf, "signbit": signbit, "equal": equal,
+    "allclose": allclose, "isclose": isclose,
+}
+INPLACE = (
+    "add", "sub", "mul", "div", "neg", "pow", "remainder", "fmod", "exp", "log", "log1p", "expm1",
+    "sqrt", "rsqrt", "reciprocal", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sign", "floor",
+    "ceil", "round", "trunc", "clamp", "clamp_min", "clamp_max", "lerp", "nan_to_num",
+    "logical_not", "square", "erf", "subtract", "multiply", "divide", "true_divide", "floor_divide",
+)
