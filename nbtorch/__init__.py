@@ -12,6 +12,7 @@ tensor([2., 4., 6.])
 from __future__ import annotations
 
 import importlib as _importlib
+import warnings as _warnings
 
 from . import _tensor_methods
 from ._dtype import (
@@ -20,6 +21,7 @@ from ._dtype import (
     int32, int64, promote_types, set_default_dtype, uint8,
 )
 from ._tensor import Size, Tensor
+from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .autograd.grad_mode import (
     enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
 )
@@ -32,6 +34,10 @@ short, int, long = int16, int32, int64  # noqa: A001
 cfloat, cdouble = complex64, complex128
 
 _tensor_methods.install()
+
+# PyTorch returns inf and nan silently; numpy warns about them.  Silence those warnings for the
+# numpy calls made inside nbtorch only (warnings are attributed to the calling module).
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"nbtorch(\.|$)")
 
 
 def _export(module) -> None:

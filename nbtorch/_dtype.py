@@ -89,9 +89,9 @@ def from_numpy_dtype(np_dtype) -> dtype:
         return FROM_NUMPY[np.dtype(np_dtype)]
     except KeyError:
         raise TypeError(
-            f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).name}. The only supported "
-            "types are: float64, float32, float16, complex64, complex128, int64, int32, int16, "
-            "int8, uint8, and bool."
+            f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).type.__name__}. The only "
+            "supported types are: float64, float32, float16, complex64, complex128, int64, int32, "
+            "int16, int8, uint8, and bool."
         ) from None
 
 
@@ -160,7 +160,8 @@ def result_type_of(dim_dtypes, zero_dim_dtypes, scalar_values) -> dtype:
 
 
 def _widen_to_category(current: dtype, higher: dtype) -> dtype:
-    """The result when a lower-priority operand of a higher category joins."""
-    if higher.category == 3 and current is float64:
-        return complex128
+    """The result when a lower-priority operand of a higher category joins: a complex one keeps a
+    floating result's precision (float32 tensor + complex128 0-dim tensor is complex64)."""
+    if higher.category == 3 and current.category == 2:
+        return complex128 if current is float64 else complex64  # no complex32: float16 -> complex64
     return higher

@@ -60,6 +60,8 @@ class Tensor:
         # Legacy constructor: torch.Tensor([1, 2]) (float32 data) or torch.Tensor(2, 3) (empty).
         from .ops.creation import empty, tensor
 
+        if not args:
+            args = (0,)  # torch.Tensor() is an empty 1-d tensor
         if len(args) == 1 and not isinstance(args[0], int):
             made = tensor(args[0], dtype=dtype or _dtype.get_default_dtype(), device=device)
         else:
@@ -158,6 +160,11 @@ class Tensor:
         return self.grad_fn is None
 
     @property
+    def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is."""
+        return self._output_nr
+
+    @property
     def _version_number(self) -> int:
         return self._version[0]
 
@@ -173,13 +180,10 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if self.grad_fn is not None:
-            if not value:
-                raise RuntimeError(
-                    "you can only change requires_grad flags of leaf variables. If you want to use "
-                    "a computed variable in a subgraph that doesn't require differentiation use "
-                    "var_no_grad = var.detach()."
-                )
-            return
+            hint = "" if value else (
+                " If you want to use a computed variable in a subgraph that doesn't require "
+                "differentiation use var_no_grad = var.detach().")
+            raise RuntimeError("you can only change requires_grad flags of leaf variables." + hint)
         if value and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 "only Tensors of floating point and complex dtype can require gradients"
@@ -187,6 +191,11 @@ class Tensor:
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.grad_fn is not None:
+            return self  # a non-leaf already requires grad: allowed here, unlike the setter
+        if requires_grad and self._data.dtype.kind not in "fc":
+            # PyTorch's wording differs from the setter's here.
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = requires_grad
         return self
 
@@ -317,8 +326,8 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than {'one value' if self._data.size else 'no values'}"
-                " is ambiguous"
+                "Boolean value of Tensor with "
+                f"{'more than one value' if self._data.size else 'no values'} is ambiguous"
             )
         return bool(self._data.reshape(()))
 

@@ -8,6 +8,9 @@ This module installs them, plus Python's operators and conversions.
 from __future__ import annotations
 
 import importlib
+import numbers
+
+import numpy as np
 
 from . import _dtype, backend
 from ._tensor import Tensor
@@ -38,6 +41,24 @@ def _operator_inplace(function):
         return commit(self, function(self, other))
 
     return method
+
+
+def _equality(function):
+    def method(self, other):
+        # ``t == None`` or ``t == "a"`` is False in PyTorch, not an error: let Python decide.
+        if not isinstance(other, (Tensor, numbers.Number, np.generic)):
+            return NotImplemented
+        return function(self, other)
+
+    return method
+
+
+def _invert(self):
+    if self._data.dtype.kind not in "iub":
+        raise TypeError(
+            "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
+        )
+    return E.bitwise_not(self)
 
 
 # --- conversions -----------------------------------------------------------------------------------
@@ -119,7 +140,7 @@ def type_as(self, other) -> Tensor:
 
 def clone(self, memory_format=None) -> Tensor:
     """A copy that stays in the graph (its gradient flows back to ``self``)."""
-    return E.ToCopy.apply(self)
+    return E.Clone.apply(self)
 
 
 def _new(factory):
@@ -152,6 +173,9 @@ def zero_(self) -> Tensor:
 def fill_(self, value) -> Tensor:
     """Fill with ``value`` in place (the gradient to the old values is 0)."""
     if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.ndim} dimensions.")
         value = value.item()
     from .autograd.grad_mode import GRAD
 
@@ -159,7 +183,16 @@ def fill_(self, value) -> Tensor:
         self._data[...] = value
         self._version[0] += 1
         return self
-    return commit(self, E.add(E.mul(self, 0), value))
+    return _overwrite(self, value)
+
+
+def _overwrite(self, value) -> Tensor:
+    """Write ``value`` over all of ``self`` in the graph: the old values get a zero gradient (a
+    ``where``, not ``self * 0 + value``, which would turn inf in the old values into NaN)."""
+    from .ops.creation import ones
+
+    everywhere = ones(self._data.shape, dtype=_dtype.bool_, device=self.device)
+    return commit(self, E.where(everywhere, value, self))
 
 
 def copy_(self, src, non_blocking=False) -> Tensor:
@@ -170,6 +203,12 @@ def copy_(self, src, non_blocking=False) -> Tensor:
         src = tensor(src)
     if backend.device_of(src._data) != backend.device_of(self._data):
         src = to(src, device=self.device)
+    if src._data.dtype != self._data.dtype:  # copy_ casts any dtype, unlike other in-place ops
+        src = to(src, dtype=self.dtype)
+    from .autograd.grad_mode import GRAD
+
+    if GRAD.enabled and self._requires_grad:
+        return _overwrite(self, src)
     return commit(self, src)
 
 
@@ -195,15 +234,17 @@ def install() -> None:
     }
     for name, function in operators.items():
         setattr(Tensor, f"__{name}__", function)
-        setattr(Tensor, f"__r{name}__", _reflected(function))
+        # As in PyTorch, ``2 * x`` is ``mul(x, 2)`` for commutative ops (the tensor's edge first).
+        commutative = name in ("add", "mul", "and", "or", "xor")
+        setattr(Tensor, f"__r{name}__", function if commutative else _reflected(function))
         setattr(Tensor, f"__i{name}__", _operator_inplace(function))
-    for name, function in {"eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le, "gt": E.gt,
-                           "ge": E.ge}.items():
+    for name, function in {"lt": E.lt, "le": E.le, "gt": E.gt, "ge": E.ge}.items():
         setattr(Tensor, f"__{name}__", function)
+    Tensor.__eq__, Tensor.__ne__ = _equality(E.eq), _equality(E.ne)
     Tensor.__neg__ = E.neg
     Tensor.__pos__ = lambda self: self
     Tensor.__abs__ = E.abs
-    Tensor.__invert__ = E.bitwise_not
+    Tensor.__invert__ = _invert
     Tensor.to, Tensor.cuda, Tensor.cpu, Tensor.type, Tensor.type_as = to, cuda, cpu, type_, type_as
     Tensor.clone = clone
     for name, d in (("float", _dtype.float32), ("double", _dtype.float64), ("half", _dtype.float16),

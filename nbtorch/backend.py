@@ -59,7 +59,7 @@ class device:
                 "Expected one of cpu, cuda device type at start of device string: " + type
             )
         if index is not None and index < 0:
-            raise RuntimeError(f"Device index must not be negative, got {index}")
+            raise RuntimeError("Device index must not be negative")
         self.type, self.index = type, index
 
     def __repr__(self) -> str:
@@ -186,3 +186,19 @@ def erf(xp, x):
     from cupyx.scipy.special import erf as cupy_erf
 
     return cupy_erf(x)
+
+
+def argsort_stable(xp, x, axis: int = -1):
+    """Stable argsort: numpy needs ``kind='stable'``; cupy's sort is always stable and older
+    versions reject the ``kind`` argument."""
+    if xp is np:
+        return np.argsort(x, axis=axis, kind="stable")
+    return xp.argsort(x, axis=axis)
+
+
+def random_state(dev: device, seed: int):
+    """A CuPy random stream on GPU ``dev`` seeded with ``seed`` (Philox: cheap to create, so a
+    generator can make one per draw from its (seed, offset) state, as PyTorch's CUDA RNG does)."""
+    cp = cupy_module()
+    with cp.cuda.Device(dev.index or 0):
+        return cp.random.RandomState(seed, method=cp.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10)

@@ -40,6 +40,7 @@ def get_device_name(device=None) -> str:
 
 
 def synchronize(device=None) -> None:
+    _require()
     backend.synchronize(backend.canonical_device(device) if device is not None else None)
 
 

@@ -6,6 +6,7 @@ from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .engine import Step, backward_steps, run_backward
 from .function import Function, Node
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = [
     "Function", "Node", "Step", "backward", "backward_steps", "detect_anomaly", "enable_grad",
@@ -93,7 +94,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             f"grad requires one grad_output per output ({len(grad_outputs)} given, "
             f"{len(outputs)} outputs)"
         )
-    for i, t in enumerate(inputs):
+    for t in inputs:
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     if allow_unused is None:
@@ -103,7 +104,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         retain_graph = create_graph
     result = run_backward(outputs, grads, retain_graph, create_graph, inputs, accumulate=False)
     out = []
-    for t, g in zip(inputs, result):
+    for k, (t, g) in enumerate(zip(inputs, result)):
         if g is None:
             if materialize_grads:
                 from ..ops.creation import zeros_like
@@ -111,8 +112,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 g = zeros_like(t)
             elif not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the graph. "
-                    "Set allow_unused=True if this is the desired behavior."
+                    f"The differentiated Tensor at index {k} appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
                 )
         elif not create_graph:
             g = g.detach()
@@ -121,13 +122,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def __getattr__(name):
-    # gradcheck pulls in more machinery; load it on first use.
-    if name in ("gradcheck", "gradgradcheck"):
-        from . import gradcheck as module
-
-        return getattr(module, name)
     if name == "graph":
-        from . import graph
+        # import_module, not ``from . import graph``: that would look the name up here again.
+        import importlib
 
-        return graph
+        return importlib.import_module(f"{__name__}.graph")
     raise AttributeError(f"module 'nbtorch.autograd' has no attribute '{name}'")

@@ -34,7 +34,8 @@ class _AnomalyState:
         if not self.check_nan:
             return
         for i, g in enumerate(grads):
-            if g is not None and g._data.dtype.kind in "fc" and bool(node.xp.isnan(g._data).any()):
+            g = getattr(g, "_data", g)  # Tensors with create_graph, raw arrays without
+            if g is not None and g.dtype.kind in "fc" and bool(node.xp.isnan(g).any()):
                 where = user_frame(node._trace)
                 hint = f"\nThe forward call that created it: {where}" if where else ""
                 raise RuntimeError(

@@ -15,7 +15,7 @@ import heapq
 import itertools
 
 from . import events
-from .function import AccumulateGrad, edge_of
+from .function import MODE, AccumulateGrad, edge_of
 from .grad_mode import GRAD
 
 
@@ -102,11 +102,14 @@ def _needed(root_nodes, targets) -> set:
 
 
 def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_graph: bool = False,
-                   inputs=None, accumulate: bool = True):
+                   inputs=None, accumulate: bool = True, capture: list | None = None,
+                   steps: bool = True):
     """Generate the steps of a backward pass from ``tensors`` with gradients ``grad_tensors``.
 
     With ``inputs``, the gradients arriving at those tensors are collected into the generator's
-    return value (a list, one per input) and, unless ``accumulate``, nothing is written to ``.grad``.
+    return value and into ``capture`` if given (a list, one per input) and, unless ``accumulate``,
+    nothing is written to ``.grad``.  With ``steps=False`` it yields None instead of Step records
+    (``backward()`` drains it that way).
 
     >>> import nbtorch as torch
     >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
@@ -130,9 +133,14 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
     captured = [None] * (len(inputs) if inputs is not None else 0)
 
     buffers: dict = {}
-    for (node, nr), g in zip(edges, grad_tensors):
-        # Without create_graph, gradients travel as raw arrays (see Node.run_backward).
-        _add_to_buffer(buffers, node, nr, g if create_graph else g._data, create_graph)
+    previous = GRAD.enabled
+    GRAD.enabled = create_graph
+    try:
+        for (node, nr), g in zip(edges, grad_tensors):
+            # Without create_graph, gradients travel as raw arrays (see Node.run_backward).
+            _add_to_buffer(buffers, node, nr, g if create_graph else g._data)
+    finally:
+        GRAD.enabled = previous
 
     order = itertools.count()
     ready = []
@@ -141,14 +149,18 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
             heapq.heappush(ready, (-node._seq, next(order), node))
 
     index = 0
+    push, pop = heapq.heappush, heapq.heappop
     while ready:
-        node = heapq.heappop(ready)[2]
+        node = pop(ready)[2]
         grads = buffers.pop(node)
         if needed is not None and node not in needed:
-            _release_children(node, deps, buffers, ready, order, needed)
+            _release_children(node, deps, buffers, ready, order)
             continue
+        # Grad mode is switched per step, not for the whole generator, so that user code running
+        # between two steps (the backward stepper) runs in the user's own grad mode.
         previous = GRAD.enabled
         GRAD.enabled = create_graph
+        MODE.arrays = not create_graph
         try:
             if node._tensor_hooks or node._retained:
                 grads = _tensor_hooks(node, grads, create_graph)
@@ -156,14 +168,17 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
                 for nr, g in enumerate(grads):
                     for k in targets.get((node, nr), ()):
                         captured[k] = _as_tensor(g)
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 if not accumulate or grads[0] is None:
                     continue
                 added = node.accumulate(grads[0], create_graph)
-                step = Step(index, node, tuple(grads), (added,))
+                step = Step(index, node, grads, (added,)) if steps else None
             else:
-                if all(g is None for g in grads):
-                    _release_children(node, deps, buffers, ready, order, needed)
+                for g in grads:
+                    if g is not None:
+                        break
+                else:
+                    _release_children(node, deps, buffers, ready, order)
                     continue
                 grad_inputs = node.run_backward(grads, create_graph)
                 if not retain_graph:
@@ -172,38 +187,37 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
                     if child is None:
                         continue
                     if g is not None:
-                        _add_to_buffer(buffers, child, nr, g, create_graph)
+                        buf = buffers.get(child)
+                        if buf is None:
+                            buffers[child] = buf = [None] * child.num_outputs
+                        buf[nr] = g if buf[nr] is None else buf[nr] + g
                     remaining = deps[child] - 1
                     deps[child] = remaining
                     if remaining == 0:
-                        buffers.setdefault(child, [None] * child.num_outputs)
-                        heapq.heappush(ready, (-child._seq, next(order), child))
-                step = Step(index, node, tuple(grads), grad_inputs, node.next_functions)
+                        if child not in buffers:
+                            buffers[child] = [None] * child.num_outputs
+                        push(ready, (-child._seq, next(order), child))
+                step = Step(index, node, grads, grad_inputs, node.next_functions) if steps else None
         finally:
             GRAD.enabled = previous
+            MODE.arrays = False
         if events.LISTENERS:
             events.emit(events.BackwardStep(id(node), node.name(), index))
         index += 1
         yield step
+    if capture is not None:
+        capture[:] = captured
     return captured
 
 
-def _add_to_buffer(buffers, node, nr, g, create_graph):
+def _add_to_buffer(buffers, node, nr, g):
     buf = buffers.get(node)
     if buf is None:
         buf = buffers[node] = [None] * node.num_outputs
-    if buf[nr] is None:
-        buf[nr] = g
-    else:
-        previous = GRAD.enabled
-        GRAD.enabled = create_graph
-        try:
-            buf[nr] = buf[nr] + g
-        finally:
-            GRAD.enabled = previous
+    buf[nr] = g if buf[nr] is None else buf[nr] + g
 
 
-def _release_children(node, deps, buffers, ready, order, needed):
+def _release_children(node, deps, buffers, ready, order):
     """A node that sends nothing still counts as done for its children."""
     for child, _ in node.next_functions:
         if child is None:
@@ -248,9 +262,8 @@ def _as_tensor(g):
 def run_backward(tensors, grad_tensors, retain_graph=False, create_graph=False, inputs=None,
                  accumulate=True):
     """Drain ``backward_steps``; return what it collected for ``inputs``."""
-    steps = backward_steps(tensors, grad_tensors, retain_graph, create_graph, inputs, accumulate)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+    captured: list = []
+    for _ in backward_steps(tensors, grad_tensors, retain_graph, create_graph, inputs, accumulate,
+                            captured, steps=False):
+        pass
+    return captured

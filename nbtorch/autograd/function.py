@@ -17,6 +17,7 @@ to the input's shape once, centrally, in ``Node.run_backward``.
 from __future__ import annotations
 
 import itertools
+import re
 import traceback
 import weakref
 
@@ -29,6 +30,8 @@ from .grad_mode import GRAD, no_grad
 from .tensor_xp import TENSOR_XP
 
 _sequence = itertools.count()
+_ndarray = np.ndarray
+_new = object.__new__
 _NO_EDGE = (None, 0)
 _RELEASED = object()
 
@@ -45,26 +48,37 @@ Tensor = None  # set by nbtorch._tensor, which imports this module first
 class Node:
     """A recorded operation in the backward graph: ``tensor.grad_fn``, and the ``ctx`` of its op."""
 
-    __slots__ = (
-        "__dict__", "__weakref__", "_fn", "next_functions", "needs_input_grad", "_saved", "_in_meta",
-        "_out_meta", "_seq", "_hooks", "_pre_hooks", "_tensor_hooks", "_retained", "_non_diff",
-        "_trace", "xp", "metadata", "_tensor_mode",
-    )
+    # Hot attributes are slots; the rest live in the instance __dict__ and default to these class
+    # attributes, so that recording an op sets only what it must.
+    __slots__ = ("__dict__", "__weakref__", "_fn", "next_functions", "_saved", "_in_meta", "_seq",
+                 "xp")
+    _out_meta = None
+    _hooks = _pre_hooks = _tensor_hooks = _retained = None
+    _non_diff = ()
+    _trace = None
+    _materialize = True
 
     def __init__(self, fn):
         self._fn = fn
-        self.next_functions = ()
-        self.needs_input_grad = ()
-        self._saved = ()
-        self._in_meta = ()
-        self._out_meta = None
+        self.next_functions = self._saved = self._in_meta = ()
         self._seq = next(_sequence)
-        self._hooks = self._pre_hooks = self._tensor_hooks = self._retained = None
-        self._non_diff = ()
-        self._trace = None
         self.xp = np
-        self.metadata = {}
-        self._tensor_mode = True
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        """One bool per input: does it need a gradient?  (All False when nothing is recorded.)"""
+        needs = self.__dict__.get("_needs")
+        if needs is None:
+            needs = self.__dict__["_needs"] = tuple([fn is not None for fn, _ in self.next_functions])
+        return needs
+
+    @needs_input_grad.setter
+    def needs_input_grad(self, value) -> None:
+        self.__dict__["_needs"] = tuple(value)
+
+    @property
+    def metadata(self) -> dict:
+        return self.__dict__.setdefault("_metadata", {})
 
     # --- what PyTorch shows of a grad_fn ---------------------------------------------------------
     def name(self) -> str:
@@ -84,10 +98,29 @@ class Node:
 
     @property
     def saved_tensors(self) -> tuple:
+        """Tensors, or raw arrays while an ``Op``'s backward runs without ``create_graph``."""
         saved = self._saved
         if saved is _RELEASED:
             raise RuntimeError(BACKWARD_TWICE)
-        return tuple(_unpack(self, entry) for entry in saved)
+        if not MODE.arrays:
+            return tuple([_unpack(self, entry, False) for entry in saved])
+        out = []  # the hot path of every backward step: inlined
+        for entry in saved:
+            if entry is None:
+                out.append(None)
+                continue
+            kind, payload, version = entry
+            if kind == 3:
+                out.append(payload)
+            elif kind == 1:
+                if payload[1][0] != version:
+                    return tuple([_unpack(self, e, True) for e in saved])  # raises
+                out.append(payload[0])
+            elif payload._version[0] != version:
+                return tuple([_unpack(self, e, True) for e in saved])  # raises
+            else:
+                out.append(payload._data)
+        return tuple(out)
 
     def mark_non_differentiable(self, *items) -> None:
         self._non_diff = items
@@ -96,7 +129,7 @@ class Node:
         """Accepted for compatibility; nbtorch's in-place ops bump version counters themselves."""
 
     def set_materialize_grads(self, value: bool) -> None:
-        self.metadata["materialize_grads"] = bool(value)
+        self._materialize = bool(value)
 
     # --- hooks -----------------------------------------------------------------------------------
     def register_hook(self, fn):
@@ -128,37 +161,52 @@ class Node:
         if self._pre_hooks:
             replaced = _call_hooks(self._pre_hooks, create_graph, tuple(grads))
             grads = list(replaced) if replaced is not None else grads
-        if self._out_meta is not None and self.metadata.get("materialize_grads", True):
-            grads = [g if g is not None else _zeros(meta, create_graph)
+        if self._out_meta is not None and self._materialize:
+            grads = [g if g is not None or meta is None else _zeros(meta, create_graph)
                      for g, meta in zip(grads, self._out_meta)]
         fn = self._fn
-        if issubclass(fn, Op):
-            array_xp = self.xp
-            self._tensor_mode = create_graph
+        if fn._array_backward:
+            # The engine has set MODE.arrays for the whole step (True without create_graph).
             if create_graph:
-                self.xp = TENSOR_XP
-            try:
+                array_xp, self.xp = self.xp, TENSOR_XP
+                try:
+                    result = fn.backward(self, *grads)
+                finally:
+                    self.xp = array_xp
+            else:
                 result = fn.backward(self, *grads)
-            finally:
-                self.xp, self._tensor_mode = array_xp, True
-            if not isinstance(result, tuple):
+            if type(result) is not tuple:
                 result = (result,)
         else:
-            result = fn.backward(self, *(_as_tensor(g) for g in grads))
+            arrays, MODE.arrays = MODE.arrays, False  # public Functions always see Tensors
+            try:
+                result = fn.backward(self, *(_as_tensor(g) for g in grads))
+            finally:
+                MODE.arrays = arrays
             if not isinstance(result, tuple):
                 result = (result,)
             if not create_graph:
                 result = tuple(r._data if isinstance(r, Tensor) else r for r in result)
-        expected = len(self.next_functions)
-        if len(result) != expected:
-            if len(result) > expected and all(r is None for r in result[expected:]):
-                result = result[:expected]
+        edges = self.next_functions
+        if len(result) != len(edges):
+            if len(result) > len(edges) and all(r is None for r in result[len(edges):]):
+                result = result[:len(edges)]
             else:
                 raise RuntimeError(
                     f"function {self.name()} returned an incorrect number of gradients "
-                    f"(expected {expected}, got {len(result)})"
+                    f"(expected {len(edges)}, got {len(result)})"
                 )
-        result = tuple(self._conform(i, g, create_graph) for i, g in enumerate(result))
+        conformed = []
+        meta = self._in_meta
+        for i, g in enumerate(result):
+            if g is not None:
+                if edges[i][0] is None:
+                    g = None
+                elif create_graph or type(g) is not _ndarray or g.shape != meta[i][0] \
+                        or g.dtype != meta[i][1]:
+                    g = self._conform(i, g, create_graph)
+            conformed.append(g)
+        result = conformed
         if self._hooks:
             replaced = _call_hooks(self._hooks, create_graph, result, tuple(grads))
             result = tuple(replaced) if replaced is not None else result
@@ -168,8 +216,6 @@ class Node:
 
     def _conform(self, i: int, g, create_graph: bool):
         """Reduce a broadcast gradient to the input's shape and cast it to the input's dtype."""
-        if g is None or self.next_functions[i][0] is None:
-            return None
         shape, dtype = self._in_meta[i]
         if create_graph:
             if not isinstance(g, Tensor):
@@ -181,11 +227,25 @@ class Node:
             return g
         if isinstance(g, Tensor):
             g = g._data
+        elif not hasattr(g, "dtype"):  # a Python number: a constant gradient
+            g = self.xp.full(shape, g, dtype=dtype)
         if g.shape != shape:
             g = sum_to_shape(g, shape, self.name(), i, self.xp)
         if g.dtype != dtype:
             g = g.astype(dtype)
         return g
+
+
+class _Mode:
+    """``arrays`` is True while an Op's backward runs on raw arrays (saved_tensors gives arrays)."""
+
+    __slots__ = ("arrays",)
+
+    def __init__(self):
+        self.arrays = False
+
+
+MODE = _Mode()
 
 
 def _as_tensor(g):
@@ -321,7 +381,8 @@ def _add_hook(table: dict, fn):
 
 # --- saved tensors -----------------------------------------------------------------------------------
 # A packed entry is (kind, payload, version): kind 0 an input tensor, 1 an output of the node itself
-# (kept as its array and version box, not as the tensor, to avoid a reference cycle), 2 a constant.
+# (kept as its array and version box, not as the tensor, to avoid a reference cycle), 2 another
+# tensor, 3 an array or number that no tensor owns.
 
 
 def _pack(node: Node, items, inputs, outputs) -> tuple:
@@ -341,20 +402,26 @@ def _pack(node: Node, items, inputs, outputs) -> tuple:
                     packed.append((1, (out._data, out._version, nr), out._version[0]))
                     break
             else:
-                const = item if isinstance(item, Tensor) else Tensor._wrap(item)
-                packed.append((2, const, const._version[0]))
+                if isinstance(item, Tensor):
+                    packed.append((2, item, item._version[0]))
+                else:  # an array or number that no tensor owns: nothing can modify it
+                    packed.append((3, item, 0))
     return tuple(packed)
 
 
-def _unpack(node: Node, entry):
+def _unpack(node: Node, entry, as_arrays: bool):
     if entry is None:
         return None
     kind, payload, version = entry
+    if kind == 3:
+        if as_arrays or not hasattr(payload, "shape"):
+            return payload
+        return Tensor._wrap(payload)
     if kind == 1:
         data, box, nr = payload
         if box[0] != version:
             _raise_modified(node, data, box[0], version, output_of=node.name(), nr=nr)
-        if not node._tensor_mode:
+        if as_arrays:
             return data
         t = Tensor._wrap(data, requires_grad=True)
         t.grad_fn, t._output_nr, t._version = node, nr, box
@@ -363,7 +430,7 @@ def _unpack(node: Node, entry):
         fn = payload.grad_fn
         _raise_modified(node, payload._data, payload._version[0], version,
                         output_of=fn.name() if fn is not None else None, nr=payload._output_nr)
-    return payload if node._tensor_mode else payload._data
+    return payload._data if as_arrays else payload
 
 
 def _type_string(data) -> str:
@@ -375,12 +442,14 @@ def _type_string(data) -> str:
 
 def _raise_modified(node, data, now, expected, output_of, nr):
     what = f"[{_type_string(data)} [{', '.join(map(str, data.shape))}]]"
+    if output_of:  # PyTorch names the op without its suffix: "output 0 of Exp"
+        output_of = re.sub(r"Backward\d*$", "", output_of)
     where = f", which is output {nr} of {output_of}," if output_of else ""
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: {what}{where} is at version {now}; expected version {expected} instead. "
         "Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
-        "with torch.autograd.set_detect_anomaly(True)."
+        "with torch.autograd.set_detect_anomaly(True, check_nan=False)."
     )
 
 
@@ -406,10 +475,14 @@ class Function:
     """
 
     _backward_name = "FunctionBackward"
+    _array_backward = False  # public Functions get and return Tensors in backward
+
+    _name_suffix = "Backward"  # MyFn -> MyFnBackward; primitives (Op) get PyTorch's "Backward0"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._backward_name = cls.__name__ + "Backward"
+        if "_backward_name" not in cls.__dict__:  # an op may take PyTorch's own node name
+            cls._backward_name = cls.__name__ + cls._name_suffix
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -450,61 +523,103 @@ class Function:
             fixed.append(out)
         tensors_out = [o for o in fixed if isinstance(o, Tensor)]
         _finish_node(ctx, args, tensors_out, len(fixed))
+        if len(tensors_out) != len(fixed):  # outputs that are not tensors get None in backward
+            ctx._out_meta = tuple(
+                (o._data.shape, o._data.dtype, backend.device_of(o._data))
+                if isinstance(o, Tensor) else None for o in fixed
+            )
         ctx._saved = _pack(ctx, ctx._saved, args, tensors_out)
         return fixed[0] if single else tuple(fixed)
 
 
 class Op(Function):
-    """A primitive: ``forward(ctx, *arrays, **params)`` on raw arrays; ``backward`` with tensor ops."""
+    """A primitive: ``forward(ctx, *arrays, **params)`` on raw arrays; ``backward`` against ``ctx.xp``."""
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls._backward_name = cls.__name__ + "Backward0"
-
+    _array_backward = True
     _is_view = False  # True for ops whose output shares memory with their first input
+
+    _name_suffix = "Backward0"
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        # The hot path of every op: one pass over the arguments unwraps arrays and, when recording,
+        # collects the graph edges (before forward, so that forward can read needs_input_grad).
+        recording = GRAD.enabled
         arrays = []
-        needs = []
-        record = False
+        edges = None
         foreign = False
+        i = 0
         for a in args:
             if isinstance(a, Tensor):
                 data = a._data
-                if type(data) is not np.ndarray:
-                    foreign = True
                 arrays.append(data)
-                if a._requires_grad:
-                    record = True
-                    needs.append(True)
-                    continue
+                if type(data) is not _ndarray:
+                    foreign = True
+                if recording and a._requires_grad:
+                    if edges is None:
+                        edges = [_NO_EDGE] * len(args)
+                        meta = [None] * len(args)
+                    fn = a.grad_fn
+                    edges[i] = (accumulator_of(a), 0) if fn is None else (fn, a._output_nr)
+                    meta[i] = (data.shape, data.dtype)
             else:
                 arrays.append(a)
-            needs.append(False)
-        record = record and GRAD.enabled
+            i += 1
         ctx = Node(cls)
-        if record:
-            ctx.needs_input_grad = tuple(needs)
+        if edges is not None:
+            ctx.next_functions = tuple(edges)
+            ctx._in_meta = meta
         if foreign:
             ctx.xp, arrays = _unify_devices(cls, args, arrays)
         result = cls.forward(ctx, *arrays, **kwargs)
-        if type(result) is tuple:
-            outputs = tuple(map(Tensor._wrap, result))
-        else:
-            outputs = (Tensor._wrap(result),)
+        if type(result) is not tuple:
+            if type(result) is not _ndarray and isinstance(result, np.generic):
+                result = _scalar_output(ctx, result)
+            out = _new(Tensor)  # Tensor._wrap, inlined
+            out._data = result
+            out._requires_grad = False
+            out.grad = out.grad_fn = None
+            out._output_nr = 0
+            out._version = [0]
+            if cls._is_view:
+                _share_version(cls, ctx.xp, args[0], out, kwargs)
+            if edges is not None:
+                if out._data.dtype.kind in "fc" and not ctx._non_diff:
+                    out._requires_grad = True
+                    out.grad_fn = ctx
+                if ctx._saved:
+                    ctx._saved = _pack(ctx, ctx._saved, args, (out,))
+                if ANOMALY.enabled or events.LISTENERS:
+                    _observe(ctx, (out,))
+            return out
+        result = tuple([_scalar_output(ctx, r) if isinstance(r, np.generic) else r for r in result])
+        outputs = tuple(map(Tensor._wrap, result))
         if cls._is_view:
             _share_version(cls, ctx.xp, args[0], outputs[0], kwargs)
-        if record:
-            non_diff = ctx._non_diff
-            raws = result if type(result) is tuple else (result,)
-            for nr, (out, raw) in enumerate(zip(outputs, raws)):
-                if out._data.dtype.kind in "fc" and not any(raw is n for n in non_diff):
-                    out._requires_grad, out.grad_fn, out._output_nr = True, ctx, nr
-            _finish_node(ctx, args, outputs, len(outputs))
-            if ctx._saved:
-                ctx._saved = _pack(ctx, ctx._saved, args, outputs)
-        return outputs if type(result) is tuple else outputs[0]
+        if edges is None:
+            return outputs
+        non_diff = ctx._non_diff
+        for nr, out in enumerate(outputs):
+            if out._data.dtype.kind in "fc" and not any(result[nr] is n for n in non_diff):
+                out._requires_grad, out.grad_fn, out._output_nr = True, ctx, nr
+        ctx._out_meta = tuple(
+            (o._data.shape, o._data.dtype, backend.device_of(o._data)) for o in outputs
+        )
+        if ctx._saved:
+            ctx._saved = _pack(ctx, ctx._saved, args, outputs)
+        if ANOMALY.enabled or events.LISTENERS:
+            _observe(ctx, outputs)
+        return outputs
+
+
+def _scalar_output(ctx: Node, scalar):
+    """numpy gives a scalar for a 0-d result: make it a 0-d array, and save that array wherever
+    forward saved the scalar, so that backward still finds the op's own output (its graph and
+    version counter)."""
+    array = np.asarray(scalar)
+    if ctx._saved:
+        ctx._saved = tuple([array if s is scalar else s for s in ctx._saved])
+    return array
 
 
 def _share_version(op, xp, source, view, params) -> None:
@@ -539,10 +654,17 @@ def _finish_node(ctx: Node, args, outputs, n_outputs: int) -> None:
         ctx._out_meta = tuple(
             (o._data.shape, o._data.dtype, backend.device_of(o._data)) for o in outputs
         )
+    if ANOMALY.enabled or events.LISTENERS:
+        _observe(ctx, outputs)
+
+
+def _observe(ctx: Node, outputs) -> None:
+    """Anomaly mode's forward trace, and the NodeRecorded event (only when someone asks)."""
     if ANOMALY.enabled:
         ctx._trace = traceback.extract_stack()[:-3]
         ANOMALY.check_forward(ctx, outputs)
     if events.LISTENERS:
+        edges = ctx.next_functions
         first = outputs[0] if outputs else None
         events.emit(events.NodeRecorded(
             node_id=id(ctx), name=ctx.name(),

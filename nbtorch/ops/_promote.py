@@ -57,10 +57,14 @@ def promoted(a, b):
         tensor, number = b, a
     else:
         raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
-    kind = tensor._data.dtype.kind
+    dt = tensor._data.dtype
+    kind = dt.kind
     t_number = type(number)
-    if t_number is float and kind in "fc" or t_number is int and kind in "fc":
-        return a, b, tensor._data.dtype
+    if (t_number is float or t_number is int) and kind == "f" and type(tensor._data) is np.ndarray:
+        number = _scalar_array(number, dt)
+        return (tensor, number, dt) if ta else (number, tensor, dt)
+    if t_number is float and kind == "c" or t_number is int and kind == "c":
+        return a, b, dt
     number = as_number(number)
     if not isinstance(number, numbers.Number):
         raise TypeError(f"unsupported operand type: '{type(number).__name__}'")
@@ -74,6 +78,22 @@ def promoted(a, b):
     if ta:
         return tensor, number, result.np
     return number, tensor, result.np
+
+
+_SCALARS: dict = {}
+
+
+def _scalar_array(value, dtype):
+    """A Python number as a cached 0-d array of ``dtype``: numpy handles array operands about twice
+    as fast as Python scalars, which matters for small tensors (see bench/bench_overhead.py)."""
+    key = (value, dtype.char)
+    array = _SCALARS.get(key)
+    if array is None:
+        if len(_SCALARS) > 4096:  # e.g. a learning rate that changes every step
+            _SCALARS.clear()
+        array = _SCALARS[key] = np.array(value, dtype=dtype)
+        array.flags.writeable = False
+    return array
 
 
 def _cast(t: Tensor, d: _dtype.dtype) -> Tensor:

@@ -33,6 +33,9 @@ def _size(size) -> tuple:
 def _finish(data, requires_grad: bool) -> Tensor:
     t = Tensor._wrap(data)
     if requires_grad:
+        if data.dtype.kind not in "fc":
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
         t.requires_grad = True
     return t
 
@@ -52,18 +55,24 @@ def _infer_dtype(data) -> _dtype.dtype:
             kinds.add(item.dtype)
         elif isinstance(item, np.ndarray):
             kinds.add(_dtype.from_numpy_dtype(item.dtype))
-        elif isinstance(item, (list, tuple)):
+        elif isinstance(item, (list, tuple, range)):
             stack.extend(item)
-        elif isinstance(item, (bool, np.bool_)):
+        elif isinstance(item, np.generic):  # numpy scalars keep their dtype, as in PyTorch
+            kinds.add(_dtype.from_numpy_dtype(item.dtype))
+        elif isinstance(item, bool):
             kinds.add(_dtype.bool_)
         elif isinstance(item, numbers.Integral):
+            if not -(2**63) <= item < 2**63:
+                raise ValueError("Overflow when unpacking long long")
             kinds.add(_dtype.int64)
         elif isinstance(item, numbers.Real):
             kinds.add(_dtype.get_default_dtype())
+        elif isinstance(item, str):
+            raise TypeError("new(): invalid data type 'str'")
         elif isinstance(item, numbers.Complex):
             kinds.add(_dtype.scalar_dtype(complex(item)))
         else:
-            raise TypeError(f"Could not infer dtype of {type(item).__name__}")
+            raise RuntimeError(f"Could not infer dtype of {type(item).__name__}")
     if not kinds:
         return _dtype.get_default_dtype()
     result = kinds.pop()
@@ -77,16 +86,43 @@ def _to_numpy(data):
     if isinstance(data, Tensor):
         return data._data if type(data._data) is np.ndarray else data._data.get()
     if isinstance(data, (list, tuple)):
-        if any(isinstance(x, (Tensor, list, tuple)) for x in data):
+        if any(isinstance(x, (Tensor, list, tuple, np.ndarray)) for x in data):
             parts = [_to_numpy(x) for x in data]
             shapes = {np.shape(p) for p in parts}
             if len(shapes) > 1:
-                raise ValueError(
-                    f"expected sequence of length {len(np.atleast_1d(parts[0]))} at dim 1 "
-                    f"(got {len(np.atleast_1d(parts[-1]))})"
-                )
+                raise _Ragged
             return np.array(parts) if parts else np.array([])
     return np.array(data)
+
+
+class _Ragged(ValueError):
+    """Nested sequences of uneven lengths (``tensor`` words the error as PyTorch does)."""
+
+
+def _ragged_message(data) -> str:
+    """PyTorch's error: the expected sizes come from the first element at every depth."""
+    sizes, item = [], data
+    while isinstance(item, (list, tuple)) and item:
+        sizes.append(len(item))
+        item = item[0]
+    if isinstance(item, (Tensor, np.ndarray)):
+        sizes.extend(item.shape)
+
+    def first_mismatch(seq, dim):
+        if isinstance(seq, (Tensor, np.ndarray)):
+            lengths = tuple(seq.shape)
+        elif isinstance(seq, (list, tuple)):
+            lengths = (len(seq),)
+        else:
+            return None
+        for d, n in enumerate(lengths, dim):
+            if d < len(sizes) and n != sizes[d]:
+                return f"expected sequence of length {sizes[d]} at dim {d} (got {n})"
+        if isinstance(seq, (list, tuple)):
+            return next(filter(None, (first_mismatch(s, dim + 1) for s in seq)), None)
+        return None
+
+    return first_mismatch(data, 0) or "expected sequences of equal lengths"
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memory=False) -> Tensor:
@@ -111,13 +147,16 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memor
         return _finish(data.astype(d.np, copy=True), requires_grad)
     else:
         d = _dtype.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
-        raw = _to_numpy(data)
+        try:
+            raw = _to_numpy(data)
+        except _Ragged:
+            raise ValueError(_ragged_message(data)) from None
         if raw.dtype == object:
             raise TypeError(f"Could not infer dtype of {type(data).__name__}")
         array = raw.astype(d.np, copy=False)
         if array is raw and isinstance(data, Tensor):
             array = array.copy()
-    return _finish(_place(np.ascontiguousarray(array), device), requires_grad)
+    return _finish(_place(np.asarray(array, order="C"), device), requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -221,7 +260,7 @@ def zeros_like(input, dtype=None, device=None, requires_grad=False, layout=None,
                memory_format=None) -> Tensor:
     """Zeros with ``input``'s shape, dtype and device.
 
-    >>> zeros_like(ones(2, dtype=int64))
+    >>> zeros_like(ones(2, dtype=_dtype.int64))
     tensor([0, 0])
     """
     d, dev = _like(input, dtype, device)
@@ -266,12 +305,24 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         d = _dtype.get_default_dtype() if floating else _dtype.int64
     else:
         d = _dtype.to_dtype(dtype)
+    if not (np.isfinite(start) and np.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
     if (end - start) * step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
-    # PyTorch computes the length in double precision, then fills start + i * step.
-    n = int(np.ceil((end - start) / step))
-    data = (start + np.arange(n, dtype=np.float64) * step) if d.category >= 2 or any(
-        isinstance(v, float) for v in values) else np.arange(start, end, step, dtype=np.int64)
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if d is _dtype.int64:  # PyTorch truncates the bounds to int64 first (arange(0, 5.5) has 5)
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError("step must be nonzero")
+    # PyTorch computes the length in double precision (exactly for ints), then fills
+    # start + i * step; for integer dtypes with start and step truncated to integers.
+    if all(isinstance(v, int) for v in (start, end, step)):
+        n = -((start - end) // step)
+    else:
+        n = int(np.ceil((end - start) / step))
+    if d.category < 2:
+        data = int(start) + np.arange(n, dtype=np.int64) * int(step)
+    else:
+        data = start + np.arange(n, dtype=np.float64) * step
     return _finish(_place(data.astype(d.np), device), requires_grad)
 
 
@@ -304,6 +355,9 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=Fal
     tensor([[1., 0.],
             [0., 1.]])
     """
+    for name, size in (("n", n), ("m", m)):
+        if size is not None and size < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {size}")
     d = _dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
     return _finish(_place(np.eye(n, m, dtype=d.np), device), requires_grad)
 

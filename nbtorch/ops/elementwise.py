@@ -14,6 +14,7 @@ from .. import _dtype, backend
 from .._tensor import Tensor
 from ..autograd.function import Op
 from ._promote import as_number, floating, promoted
+from .inplace import _name as _type_name
 
 # --- arithmetic ----------------------------------------------------------------------------------
 
@@ -28,6 +29,8 @@ class Add(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if not ctx.needs_input_grad[1]:
+            return g, None
         return g, (g if ctx.alpha == 1 else g * ctx.alpha)
 
 
@@ -41,6 +44,8 @@ class Sub(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if not ctx.needs_input_grad[1]:
+            return g, None
         return g, (-g if ctx.alpha == 1 else g * -ctx.alpha)
 
 
@@ -87,8 +92,30 @@ class Neg(Op):
         return -g
 
 
+class PowScalar(Op):
+    """Pow: y = x ** p for a number p; dy/dx = p * x^(p-1)"""
+
+    _backward_name = "PowBackward0"
+
+    @staticmethod
+    def forward(ctx, x, exponent=1.0):
+        ctx.exponent = exponent
+        ctx.save_for_backward(x)
+        return x ** exponent
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        p = ctx.exponent
+        if p == 0:
+            return g * 0
+        return g * p * x ** (p - 1) if p != 2 else g * 2 * x
+
+
 class Pow(Op):
     """Pow: y = a ** b; dy/da = b * a^(b-1), dy/db = y * log(a) (0 where a = 0 and b >= 0)"""
+
+    _backward_name = "PowBackward1"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -103,16 +130,33 @@ class Pow(Op):
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
         if need_a:
-            if isinstance(b, (int, float)):
-                ga = g * b * a ** (b - 1) if b != 0 else g * 0
-            else:
-                ga = xp.where(b == 0, 0.0, g * b * a ** (b - 1))
+            ga = xp.where(b == 0, 0.0, g * b * a ** (b - 1))
         if need_b:
-            if isinstance(a, (int, float)):
-                gb = g * y * math.log(a) if a > 0 else (g * 0 if a == 0 else g * y * math.nan)
-            else:
-                gb = xp.where((a == 0) & (b >= 0), 0.0, g * y * xp.log(a))
+            gb = xp.where((a == 0) & (b >= 0), 0.0, g * y * xp.log(a))
         return ga, gb
+
+
+class RPow(Op):
+    """Pow: y = c ** x for a number c; dy/dx = y * ln c (0 where c = 0 and x >= 0)"""
+
+    _backward_name = "PowBackward2"
+
+    @staticmethod
+    def forward(ctx, x, base=1.0):
+        ctx.base = base
+        y = ctx.xp.power(base, x).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        c = ctx.base
+        if c > 0:
+            return g * y * math.log(c)
+        if c == 0:
+            return ctx.xp.where(x >= 0, 0.0, g * y * -math.inf)
+        return g * y * math.nan
 
 
 class Remainder(Op):
@@ -369,9 +413,10 @@ class Sigmoid(Op):
     @staticmethod
     def forward(ctx, x):
         xp = ctx.xp
-        # Two branches so that neither exp overflows (numerically stable for large |x|).
-        z = xp.exp(-xp.abs(x))
-        y = xp.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+        # exp(-x) overflows to inf for very negative x, and 1 / inf = 0 is the right limit.
+        y = xp.asarray(xp.exp(-x))  # asarray: numpy gives a scalar for a 0-d input
+        y += 1
+        xp.reciprocal(y, out=y)
         ctx.save_for_backward(y)
         return y
 
@@ -517,6 +562,38 @@ class Minimum(Op):
         return xp.where(a > b, 0.0, share), xp.where(b > a, 0.0, share)
 
 
+class Fmax(Op):
+    """Fmax: y = max(a, b) ignoring NaN; the gradient goes to a where a >= b or b is NaN, else to b"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.fmax(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        xp = ctx.xp
+        to_a = (a >= b) | xp.isnan(b)
+        return xp.where(to_a, g, 0.0), xp.where(to_a, 0.0, g)
+
+
+class Fmin(Op):
+    """Fmin: y = min(a, b) ignoring NaN; the gradient goes to a where a <= b or b is NaN, else to b"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.fmin(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        xp = ctx.xp
+        to_a = (a <= b) | xp.isnan(b)
+        return xp.where(to_a, g, 0.0), xp.where(to_a, 0.0, g)
+
+
 class Where(Op):
     """Where: y = a where cond, else b; dy/da = cond, dy/db = not cond"""
 
@@ -539,6 +616,8 @@ class ToCopy(Op):
     @staticmethod
     def forward(ctx, x, dtype=None, device=None):
         ctx.source = (x.dtype, backend.device_of(x))
+        if device is None and dtype is None:  # clone() and to(copy=True)
+            return x.copy()
         if device is not None:
             x = backend.to_device(x, device)
         if dtype is not None:
@@ -555,6 +634,10 @@ class ToCopy(Op):
         return backend.to_device(g, dev).astype(dtype, copy=False)
 
 
+class Clone(ToCopy):
+    """Clone: y = a copy of x; dy/dx = 1 (named ``CloneBackward0`` in the graph, as in PyTorch)"""
+
+
 # --- functions and their wrappers --------------------------------------------------------------
 
 
@@ -565,7 +648,8 @@ def add(input, other, *, alpha=1, out=None):
     >>> torch.add(torch.tensor([1, 2]), 2.5)
     tensor([3.5000, 4.5000])
     """
-    a, b, _ = promoted(input, other)
+    a, b, dt = promoted(input, other)
+    _check_alpha(alpha, dt)
     return Add.apply(a, b, alpha=alpha) if alpha != 1 else Add.apply(a, b)
 
 
@@ -576,23 +660,43 @@ def sub(input, other, *, alpha=1, out=None):
     >>> torch.sub(torch.tensor([3.0]), 1)
     tensor([2.])
     """
+    _check_sub(input, other)
     a, b, dt = promoted(input, other)
-    if dt == np.bool_:
+    _check_alpha(alpha, dt)
+    return Sub.apply(a, b, alpha=alpha) if alpha != 1 else Sub.apply(a, b)
+
+
+def _check_sub(input, other) -> None:
+    """PyTorch refuses bool operands of ``-``, even when the other operand would promote them."""
+    a_bool, b_bool = (isinstance(x, (bool, np.bool_)) or isinstance(x, Tensor)
+                      and x._data.dtype == np.bool_ for x in (input, other))
+    if a_bool and b_bool:
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
             "`logical_xor()` operator instead."
         )
-    return Sub.apply(a, b, alpha=alpha) if alpha != 1 else Sub.apply(a, b)
+    if a_bool or b_bool:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+            "to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
 
 
 def rsub(input, other, alpha=1):
-    return sub(other, input, alpha=alpha) if isinstance(other, Tensor) else Sub.apply(
-        *_reversed(promoted(input, other)))
+    """``other - alpha * input``."""
+    _check_sub(other, input)
+    if isinstance(other, Tensor):
+        return sub(other, input, alpha=alpha)
+    a, b, dt = promoted(input, other)
+    _check_alpha(alpha, dt)
+    return Sub.apply(b, a, alpha=alpha) if alpha != 1 else Sub.apply(b, a)
 
 
-def _reversed(promoted_operands):
-    a, b, _ = promoted_operands
-    return b, a
+def _check_alpha(alpha, dt) -> None:
+    if alpha != 1 and dt.kind in "iub" and isinstance(as_number(alpha), float):
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number."
+        )
 
 
 def mul(input, other, *, out=None):
@@ -626,8 +730,7 @@ def div(input, other, *, rounding_mode=None, out=None):
             f"'{rounding_mode}'"
         )
     if dt.kind in "iub":
-        if isinstance(b, Tensor) and bool((b._data == 0).any()) or b == 0 and not isinstance(b, Tensor):
-            raise RuntimeError("ZeroDivisionError")
+        _check_int_divisor(b, dt)
         xa = a._data if isinstance(a, Tensor) else a
         xb = b._data if isinstance(b, Tensor) else b
         xp = backend.xp_of(xa if isinstance(a, Tensor) else xb)
@@ -641,6 +744,12 @@ def div(input, other, *, rounding_mode=None, out=None):
 true_divide = divide = div
 multiply = mul
 subtract = sub
+
+
+def _check_int_divisor(b, dt) -> None:
+    """Integer division by zero is an error in PyTorch (numpy returns 0 with a warning)."""
+    if dt.kind in "iub" and (bool((b._data == 0).any()) if isinstance(b, Tensor) else b == 0):
+        raise RuntimeError("ZeroDivisionError")
 
 
 def floor_divide(input, other):
@@ -672,9 +781,14 @@ def pow(input, exponent):
     tensor([4., 9.])
     """
     a, b, dt = promoted(input, exponent)
-    if dt.kind in "iu" and isinstance(b, Tensor) is False and isinstance(b, int) and b < 0:
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return Pow.apply(a, b)
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return Pow.apply(a, b)
+    if isinstance(a, Tensor):
+        exponent = as_number(exponent)
+        if dt.kind in "iu" and isinstance(exponent, int) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return PowScalar.apply(a, exponent=exponent)
+    return RPow.apply(b, base=as_number(input))
 
 
 def float_power(input, exponent):
@@ -685,13 +799,15 @@ def float_power(input, exponent):
 
 def remainder(input, other):
     """Python's ``%``: the result has the sign of ``other``."""
-    a, b, _ = promoted(input, other)
+    a, b, dt = promoted(input, other)
+    _check_int_divisor(b, dt)
     return Remainder.apply(a, b)
 
 
 def fmod(input, other):
     """C's ``fmod``: the result has the sign of ``input``."""
-    a, b, _ = promoted(input, other)
+    a, b, dt = promoted(input, other)
+    _check_int_divisor(b, dt)
     return Fmod.apply(a, b)
 
 
@@ -799,11 +915,14 @@ def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # where, not maximum/minimum: on a tie PyTorch gives the whole gradient to ``input``.
         out = input
         if min is not None:
-            out = maximum(out, min if isinstance(min, Tensor) else _like_scalar(min, input))
+            lo = min if isinstance(min, Tensor) else _like_scalar(min, input)
+            out = where(lt(input, lo), lo, out)
         if max is not None:
-            out = minimum(out, max if isinstance(max, Tensor) else _like_scalar(max, input))
+            hi = max if isinstance(max, Tensor) else _like_scalar(max, input)
+            out = where(gt(input, hi), hi, out)
         return out
     bound_float = any(isinstance(as_number(v), float) for v in (min, max) if v is not None)
     if bound_float and input._data.dtype.kind not in "fc":
@@ -849,8 +968,21 @@ def minimum(input, other):
     return Minimum.apply(a, b)
 
 
-fmax = maximum
-fmin = minimum
+def fmax(input, other):
+    """Elementwise maximum that ignores NaN (NaN only where both are NaN).
+
+    >>> import nbtorch as torch
+    >>> torch.fmax(torch.tensor([float('nan'), 1.0]), torch.tensor([2.0, 0.0]))
+    tensor([2., 1.])
+    """
+    a, b, _ = promoted(input, other)
+    return Fmax.apply(a, b)
+
+
+def fmin(input, other):
+    """Elementwise minimum that ignores NaN (NaN only where both are NaN)."""
+    a, b, _ = promoted(input, other)
+    return Fmin.apply(a, b)
 
 
 def where(condition, input=None, other=None):
@@ -868,7 +1000,7 @@ def where(condition, input=None, other=None):
         raise TypeError("where(): argument 'condition' must be Tensor")
     if condition._data.dtype != np.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
-                           f"with dtype {condition.dtype.name.capitalize()}")
+                           f"with dtype {_type_name(condition._data.dtype)}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         from .creation import tensor
 
@@ -935,7 +1067,8 @@ def _bitwise(ufunc_name, symbol):
     def bitwise(input, other):
         a, b, dt = promoted(input, other)
         if dt.kind not in "iub":
-            raise RuntimeError(f'"{ufunc_name}_cpu" not implemented for \'Float\'')
+            raise NotImplementedError(
+                f'"{ufunc_name}_cpu" not implemented for \'{_type_name(dt)}\'')
         xa = a._data if isinstance(a, Tensor) else a
         xb = b._data if isinstance(b, Tensor) else b
         xp = backend.xp_of(xa if isinstance(a, Tensor) else xb)
@@ -953,7 +1086,8 @@ bitwise_xor = _bitwise("bitwise_xor", "^")
 
 def bitwise_not(input):
     if input._data.dtype.kind not in "iub":
-        raise RuntimeError("bitwise_not_cpu not implemented for 'Float'")
+        raise NotImplementedError(
+            f"\"bitwise_not_cpu\" not implemented for '{_type_name(input._data.dtype)}'")
     return Tensor._wrap(backend.xp_of(input._data).invert(input._data))
 
 
@@ -1010,7 +1144,7 @@ METHODS = {
     "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "erf": erf, "sign": sign, "floor": floor,
     "ceil": ceil, "round": round, "trunc": trunc, "fix": trunc, "frac": frac, "clamp": clamp,
     "clip": clamp, "clamp_min": clamp_min, "clamp_max": clamp_max, "maximum": maximum,
-    "minimum": minimum, "fmax": maximum, "fmin": minimum, "lerp": lerp, "nan_to_num": nan_to_num,
+    "minimum": minimum, "fmax": fmax, "fmin": fmin, "lerp": lerp, "nan_to_num": nan_to_num,
     "where": lambda self, condition, other: where(condition, self, other),
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "less": lt,
     "greater_equal": ge, "less_equal": le, "not_equal": ne, "logical_and": logical_and,

@@ -37,10 +37,13 @@ class CopySlices(Op):
 
 
 def _replay_array(array, chain):
+    from .. import backend
     from ..autograd.function import Node
 
     for op, params in chain:
-        array = op.forward(Node(op), array, **params)
+        ctx = Node(op)
+        ctx.xp = backend.xp_of(array)  # a view op may need cupy's functions on GPU arrays
+        array = op.forward(ctx, array, **params)
     return array
 
 
@@ -54,6 +57,8 @@ def commit(self: Tensor, result: Tensor) -> Tensor:
     """Write ``result`` into ``self`` in place and give ``self`` its history; return ``self``."""
     recording = GRAD.enabled and (result._requires_grad or self._requires_grad)
     if recording:
+        if any(getattr(op, "_multi_output", False) for op, _ in self._view_chain):
+            _refuse_multi_output_view(self)
         if self.grad_fn is None and self._requires_grad:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
@@ -64,6 +69,11 @@ def commit(self: Tensor, result: Tensor) -> Tensor:
                 "a view of a leaf Variable that requires grad is being used in an in-place "
                 "operation."
             )
+    if any(st == 0 and n > 1 for st, n in zip(self._data.strides, self._data.shape)):
+        raise RuntimeError(  # e.g. an expanded tensor: several elements share one memory cell
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
+        )
     data = result._data
     if data.dtype != self._data.dtype:
         if not _can_cast(data.dtype, self._data.dtype):
@@ -76,10 +86,15 @@ def commit(self: Tensor, result: Tensor) -> Tensor:
         try:
             data = _broadcast(data, self._data.shape)
         except ValueError:
+            from ._promote import check_broadcast
+
+            check_broadcast(self._data.shape, data.shape)  # PyTorch's message when it applies
             raise RuntimeError(
                 f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
                 f"{list(data.shape)}"
             ) from None
+    if recording:
+        _keep_original(self, result)
     if data is not self._data:
         self._data[...] = data
     self._version[0] += 1
@@ -98,6 +113,36 @@ def commit(self: Tensor, result: Tensor) -> Tensor:
     return self
 
 
+def _refuse_multi_output_view(self: Tensor):
+    """PyTorch forbids in-place changes to pieces of split/chunk/unbind while recording."""
+    op, params = self._view_chain[-1]
+    if self._requires_grad:
+        nr = params.get("piece", params.get("index", 0)) if getattr(op, "_multi_output", 0) else 0
+        name = op._backward_name.rsplit("Backward", 1)[0]
+        first = f"Output {nr} of {name} is a view and is being modified inplace."
+    else:
+        first = ("A view was created in no_grad mode and is being modified inplace with grad mode "
+                 "enabled.")
+    raise RuntimeError(
+        f"{first} This view is the output of a function that returns multiple views. Such "
+        "functions do not allow the output views to be modified inplace. You should replace the "
+        "inplace operation by an out-of-place one."
+    )
+
+
+def _keep_original(self: Tensor, result: Tensor) -> None:
+    """The op that computed ``result`` may have saved ``self`` (``x.mul_(w)`` saves x for w's
+    gradient); x is about to be overwritten, so that op keeps a copy of the old values instead,
+    as PyTorch's ``original_self``."""
+    saved = getattr(result.grad_fn, "_saved", None)
+    if type(saved) is not tuple or not any(e is not None and e[0] == 0 and e[1] is self
+                                           for e in saved):
+        return
+    original = Tensor._wrap(self._data.copy())
+    result.grad_fn._saved = tuple((2, original, 0) if e is not None and e[0] == 0 and e[1] is self
+                                  else e for e in saved)
+
+
 def _broadcast(data, shape):
     from .. import backend
 
@@ -105,8 +150,9 @@ def _broadcast(data, shape):
 
 
 def _can_cast(src, dst) -> bool:
-    order = "biufc"
-    return order.index(src.kind) <= order.index(dst.kind) or dst.kind == "b"
+    """PyTorch's ``canCast``: never to a lower category (bool < integer < float < complex)."""
+    rank = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+    return rank[src.kind] <= rank[dst.kind] and (dst.kind != "b" or src.kind == "b")
 
 
 _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
