@@ -1,15 +1,16 @@
-"""Per-op overhead: a chain of 200 small elementwise ops on 16-element float32 tensors, plus backward.
+"""Per-op overhead: a chain of 200 small elementwise ops on 16-element float32 tensors, plus
+backward.
 
-Run: python bench/bench_overhead.py   (compares with PyTorch CPU when torch is installed)
+Run: python bench/bench_overhead.py [device]   (cpu by default; compares with PyTorch when
+installed)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from _common import interleaved_medians, report, try_import_torch
-
 import nbtorch
+from _common import interleaved_medians, report, try_import_torch
 
 N_OPS = 200
 SIZE = 16
@@ -33,7 +34,7 @@ def step(m, x, w, ones):
     chain(m, x, w).backward(ones)
 
 
-def main() -> None:
+def main(device: str = "cpu") -> None:
     data = np.random.default_rng(0).standard_normal((2, SIZE)).astype(np.float32)
     libraries = {"nbtorch": nbtorch}
     torch = try_import_torch()
@@ -41,15 +42,18 @@ def main() -> None:
         libraries["torch"] = torch
     candidates = {}
     for name, m in libraries.items():
-        x = m.tensor(data[0], requires_grad=True)
-        w = m.tensor(data[1], requires_grad=True)
-        ones = m.ones(SIZE)
+        x = m.tensor(data[0], requires_grad=True, device=device)
+        w = m.tensor(data[1], requires_grad=True, device=device)
+        ones = m.ones(SIZE, device=device)
         candidates[name] = lambda m=m, x=x, w=w, ones=ones: step(m, x, w, ones)
         candidates[name + " forward"] = lambda m=m, x=x, w=w: chain(m, x, w)
     medians = interleaved_medians(candidates, repeats=60)
-    report(f"{N_OPS} elementwise ops on {SIZE} floats, forward + backward, per op", medians,
+    report(f"{N_OPS} elementwise ops on {SIZE} floats on {device}, forward + backward, per op",
+           medians,
            baseline="torch" if torch else None, unit="us", per=N_OPS)
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(*sys.argv[1:2])

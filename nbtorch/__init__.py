@@ -17,13 +17,31 @@ import warnings as _warnings
 from . import _tensor_methods
 from ._dtype import (
     bool_ as bool,  # noqa: A001 - PyTorch's name
-    complex64, complex128, dtype, float16, float32, float64, get_default_dtype, int8, int16,
-    int32, int64, promote_types, set_default_dtype, uint8,
+)
+from ._dtype import (
+    complex64,
+    complex128,
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    set_default_dtype,
+    uint8,
 )
 from ._tensor import Size, Tensor
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .autograd.grad_mode import (
-    enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
 )
 from .backend import device
 
@@ -57,7 +75,7 @@ for _family in ("creation",) + _tensor_methods.FAMILIES:
         if _missing.name != f"{__name__}.ops.{_family}":
             raise
 
-from . import accelerator, autograd, cuda  # noqa: E402
+from . import accelerator, autograd, cuda, linalg  # noqa: E402
 
 
 def result_type(tensor1, tensor2):

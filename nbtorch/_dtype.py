@@ -1,8 +1,11 @@
 """dtypes with PyTorch's names, and PyTorch's type promotion.
 
-Promotion follows PyTorch, not numpy: operands are ranked as dimensioned tensors, then zero-dim tensors,
-then Python numbers; a lower-ranked operand changes the result only when its category (bool < integer <
-floating < complex) is higher.  So a Python float never upcasts a float32 tensor, ``int_tensor * 2.5``
+Promotion follows PyTorch, not numpy: operands are ranked as dimensioned tensors, then zero-dim
+tensors,
+then Python numbers; a lower-ranked operand changes the result only when its category (bool <
+integer <
+floating < complex) is higher.  So a Python float never upcasts a float32 tensor, ``int_tensor *
+2.5``
 is float32 (the default dtype), and ``float16 + int64`` is float16.
 """
 
@@ -20,7 +23,8 @@ class dtype:
     (True, 8)
     """
 
-    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed", "category")
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed",
+    "category")
 
     def __init__(self, name: str, np_dtype, category: int):
         self.name = name
@@ -96,7 +100,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
 
 
 def to_dtype(d) -> dtype:
-    """Accept an nbtorch dtype, a numpy dtype or a Python type (``float`` -> float64, as in numpy)."""
+    """Accept an nbtorch dtype, a numpy dtype or a Python type (``float`` -> float64, as in
+    numpy)."""
     if isinstance(d, dtype):
         return d
     if d is float:

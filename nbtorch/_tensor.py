@@ -7,7 +7,6 @@ import numpy as np
 
 from . import _dtype, backend
 from .autograd import function as _function
-from .autograd.grad_mode import GRAD
 
 
 class Size(tuple):
@@ -31,6 +30,9 @@ class Size(tuple):
     def __getitem__(self, key):
         item = tuple.__getitem__(self, key)
         return Size(item) if isinstance(key, slice) else item
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, other)) if isinstance(other, tuple) else NotImplemented
 
 
 _new = object.__new__
@@ -93,7 +95,7 @@ class Tensor:
     def size(self, dim: int | None = None):
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+        return self._data.shape[_wrap_dim(dim, self._data.ndim, scalar_ok=False)]
 
     @property
     def dtype(self) -> _dtype.dtype:
@@ -134,7 +136,7 @@ class Tensor:
 
     def stride(self, dim: int | None = None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
-        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim, scalar_ok=False)]
 
     def is_contiguous(self, memory_format=None) -> bool:
         return bool(self._data.flags.c_contiguous)
@@ -287,20 +289,24 @@ class Tensor:
         """The numpy array this tensor wraps (shared memory, as in PyTorch)."""
         if self._requires_grad and not force:
             raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+                "Can't call numpy() on Tensor that requires grad. "
+                "Use tensor.detach().numpy() instead."
             )
         if type(self._data) is not _ndarray:
             if force:
                 return self._data.get()
             raise TypeError(
-                f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy "
+                f"can't convert {self.device} device type tensor to numpy. "
+                "Use Tensor.cpu() to copy "
                 "the tensor to host memory first."
             )
         return self._data
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
-        return array if dtype is None else array.astype(dtype, copy=False)
+        if dtype is not None:
+            return array.astype(dtype, copy=bool(copy))
+        return array.copy() if copy else array  # np.array(t) copies, np.asarray(t) shares
 
     def item(self):
         if self._data.size != 1:
@@ -347,7 +353,7 @@ class Tensor:
 
     def _scalar(self, kind: str):
         if self._data.size != 1:
-            raise ValueError(f"only one element tensors can be converted to Python scalars")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return self._data.reshape(()).item()
 
     __hash__ = object.__hash__
@@ -407,8 +413,11 @@ class _Storage:
         return int(self._base.nbytes)
 
 
-def _wrap_dim(dim: int, ndim: int) -> int:
-    """Normalize a possibly negative dim, with PyTorch's IndexError when it is out of range."""
+def _wrap_dim(dim: int, ndim: int, scalar_ok: bool = True) -> int:
+    """Normalize a possibly negative dim, with PyTorch's IndexError when it is out of range (dims 0
+    and -1 of a 0-d tensor are allowed where ``scalar_ok``, as in reductions)."""
+    if not ndim and not scalar_ok:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(

@@ -61,7 +61,7 @@ def _invert(self):
     return E.bitwise_not(self)
 
 
-# --- conversions -----------------------------------------------------------------------------------
+# --- conversions ----------------------------------------------------------------------------------
 
 
 def _parse_to(args, kwargs):
@@ -72,15 +72,20 @@ def _parse_to(args, kwargs):
     kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() received an invalid combination of arguments - got {sorted(kwargs)}")
+    flags = [a for a in args if isinstance(a, bool)]  # positional non_blocking, copy
+    if len(flags) > 1:
+        copy = flags[1]
     for a in args:
         if isinstance(a, Tensor):
             dtype, device = a.dtype, a.device
         elif isinstance(a, _dtype.dtype) or a in (float, int, bool):
             dtype = a
-        elif isinstance(a, (str, backend.device, int)):
+        elif isinstance(a, (str, backend.device, int)) and not isinstance(a, bool):
             device = a
         elif a is not None and not isinstance(a, bool):
-            raise TypeError(f"to() received an invalid combination of arguments - got ({type(a).__name__})")
+            raise TypeError(
+                f"to() received an invalid combination of arguments - got ({type(a).__name__})"
+            )
     return dtype, device, copy
 
 
@@ -107,7 +112,9 @@ def to(self, *args, **kwargs) -> Tensor:
 
 
 def cuda(self, device=None, non_blocking=False) -> Tensor:
-    return to(self, device=backend.device("cuda", device) if isinstance(device, int) else (device or "cuda"))
+    if isinstance(device, int):
+        device = backend.device("cuda", device)
+    return to(self, device=device or "cuda")
 
 
 def cpu(self) -> Tensor:

@@ -1,6 +1,7 @@
 """Devices and array modules: the only module that touches CuPy, and only lazily.
 
-Every op body works with ``xp``, the array module of its inputs (numpy on ``cpu``, cupy on ``cuda:N``),
+Every op body works with ``xp``, the array module of its inputs (numpy on ``cpu``, cupy on
+``cuda:N``),
 so there is one code path for both.  Where numpy and cupy differ, a named shim lives here.
 """
 
@@ -45,7 +46,8 @@ class device:
         if isinstance(type, int):
             type, index = "cuda", type
         if not isinstance(type, str):
-            raise TypeError(f"device() received an invalid combination of arguments - got ({type!r})")
+            raise TypeError("device() received an invalid combination of arguments - got "
+                            f"({type.__class__.__name__})")
         if ":" in type:
             if index is not None:
                 raise RuntimeError(f"type (string) must not include an index because index was "
@@ -153,12 +155,7 @@ _NULL_CONTEXT = _NullContext()
 
 def scatter_add(xp, target, index, values) -> None:
     """``target[index] += values`` with repeated indices summed (numpy ``add.at``)."""
-    if xp is np:
-        np.add.at(target, index, values)
-    else:
-        import cupyx
-
-        cupyx.scatter_add(target, index, values)
+    xp.add.at(target, index, values)  # cupy >= 13 has add.at too (cupyx.scatter_add is deprecated)
 
 
 def synchronize(dev: device | None = None) -> None:

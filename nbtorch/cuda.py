@@ -25,7 +25,9 @@ def current_device() -> int:
 
 def set_device(device) -> None:
     _require()
-    index = backend.canonical_device(device if not isinstance(device, int) else f"cuda:{device}").index
+    if isinstance(device, int):
+        device = f"cuda:{device}"
+    index = backend.canonical_device(device).index
     backend.cupy_module().cuda.runtime.setDevice(index)
 
 

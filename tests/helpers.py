@@ -57,7 +57,7 @@ def check_forward(fn, ref, arrays, device="cpu", rtol=1e-5, atol=1e-6):
 def numeric_gradients(fn, arrays, upstream, eps=1e-6):
     """Central differences of ``sum(fn(inputs) * upstream)`` for each float64 input."""
     grads = []
-    for i, a in enumerate(arrays):
+    for a in arrays:
         if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
             grads.append(None)
             continue

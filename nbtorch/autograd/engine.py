@@ -1,11 +1,14 @@
 """The backward engine: an iterative walk of the graph, exposed as a generator of steps.
 
 ``backward_steps`` applies one node's backward per ``next()`` and yields a ``Step`` saying what
-happened.  ``Tensor.backward()`` and ``autograd.grad()`` drain it; the backward stepper widget advances
+happened.  ``Tensor.backward()`` and ``autograd.grad()`` drain it; the backward stepper widget
+advances
 it one click at a time, so the stepper replays exactly the real backward pass.
 
-Order: a node runs once every node that sends it a gradient has run (dependency counts, no recursion,
-so 10,000-op chains are fine).  Among ready nodes, the most recently recorded runs first, and leaves'
+Order: a node runs once every node that sends it a gradient has run (dependency counts, no
+recursion,
+so 10,000-op chains are fine).  Among ready nodes, the most recently recorded runs first, and
+leaves'
 accumulators run as soon as they are ready, as in PyTorch's engine.
 """
 
@@ -133,6 +136,7 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
     captured = [None] * (len(inputs) if inputs is not None else 0)
 
     buffers: dict = {}
+    handed = {id(g._data) for g in grad_tensors}  # arrays .grad may not adopt (see accumulate)
     previous = GRAD.enabled
     GRAD.enabled = create_graph
     try:
@@ -171,7 +175,7 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
             if type(node) is AccumulateGrad:
                 if not accumulate or grads[0] is None:
                     continue
-                added = node.accumulate(grads[0], create_graph)
+                added = node.accumulate(grads[0], create_graph, handed)
                 step = Step(index, node, grads, (added,)) if steps else None
             else:
                 for g in grads:

@@ -6,8 +6,8 @@ Records are small and frozen: ids, names, shapes, dtypes, never arrays.  Emittin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 LISTENERS: list[Callable] = []
 

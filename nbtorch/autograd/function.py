@@ -1,16 +1,22 @@
-"""Recording ops: ``Function`` (PyTorch's contract) and the backward ``Node`` it records (``grad_fn``).
+"""Recording ops: ``Function`` (PyTorch's contract) and the backward ``Node`` it records
+(``grad_fn``).
 
-A Node is also the ``ctx`` that ``forward`` fills and ``backward`` reads, as in PyTorch.  Two kinds of
+A Node is also the ``ctx`` that ``forward`` fills and ``backward`` reads, as in PyTorch.  Two kinds
+of
 Function exist:
 
 * ``Function`` - PyTorch's public contract: ``forward(ctx, *tensors)`` runs without recording and
   returns tensors; ``backward(ctx, *grads)`` returns one gradient per input (``None`` where none).
-* ``Op`` - nbtorch's primitives: ``forward`` receives the raw arrays (numpy or cupy) and returns arrays,
-  so the forward pass pays no wrapping cost; ``backward`` is written with tensor ops, so higher-order
+* ``Op`` - nbtorch's primitives: ``forward`` receives the raw arrays (numpy or cupy) and returns
+arrays,
+  so the forward pass pays no wrapping cost; ``backward`` is written with tensor ops, so
+  higher-order
   gradients come for free.
 
-By convention, positional arguments of ``apply`` are the operands (tensors or Python numbers) and get
-one gradient each; op parameters (dims, flags) are keywords.  Gradients of broadcast inputs are reduced
+By convention, positional arguments of ``apply`` are the operands (tensors or Python numbers) and
+get
+one gradient each; op parameters (dims, flags) are keywords.  Gradients of broadcast inputs are
+reduced
 to the input's shape once, centrally, in ``Node.run_backward``.
 """
 
@@ -36,8 +42,8 @@ _NO_EDGE = (None, 0)
 _RELEASED = object()
 
 BACKWARD_TWICE = (
-    "Trying to backward through the graph a second time (or directly access saved tensors after they "
-    "have already been freed). Saved intermediate values of the graph are freed when you call "
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
     ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
     "graph a second time or if you need to access saved tensors after calling backward."
 )
@@ -69,7 +75,8 @@ class Node:
         """One bool per input: does it need a gradient?  (All False when nothing is recorded.)"""
         needs = self.__dict__.get("_needs")
         if needs is None:
-            needs = self.__dict__["_needs"] = tuple([fn is not None for fn, _ in self.next_functions])
+            needs = tuple([fn is not None for fn, _ in self.next_functions])
+            self.__dict__["_needs"] = needs
         return needs
 
     @needs_input_grad.setter
@@ -93,7 +100,8 @@ class Node:
 
     # --- ctx API used by forward and backward ----------------------------------------------------
     def save_for_backward(self, *items) -> None:
-        """Keep tensors (or, in an ``Op``, arrays) for backward; modifying them in place is caught."""
+        """Keep tensors (or, in an ``Op``, arrays) for backward; modifying them in place is
+        caught."""
         self._saved = items
 
     @property
@@ -140,12 +148,13 @@ class Node:
         return _add_hook(self._hooks, fn)
 
     def register_prehook(self, fn):
-        """``fn(grad_outputs)`` runs before this node's backward; it may return new ``grad_outputs``."""
+        """``fn(grad_outputs)`` runs before this node's backward; it may return new
+        ``grad_outputs``."""
         if self._pre_hooks is None:
             self._pre_hooks = {}
         return _add_hook(self._pre_hooks, fn)
 
-    # --- running backward --------------------------------------------------------------------------
+    # --- running backward -------------------------------------------------------------------------
     def release(self) -> None:
         """Free what was saved for backward (after a backward pass without ``retain_graph``)."""
         if self._saved:
@@ -254,7 +263,9 @@ def _as_tensor(g):
 
 def _call_hooks(table: dict, create_graph: bool, first: tuple, *rest):
     """Run hooks that see tuples of gradients as Tensors; return their replacement, if any."""
-    wrap = (lambda grads: tuple(_as_tensor(g) for g in grads))
+    def wrap(grads):
+        return tuple(_as_tensor(g) for g in grads)
+
     current = wrap(first)
     changed = False
     for hook in tuple(table.values()):
@@ -279,11 +290,18 @@ class AccumulateGrad(Node):
         self.variable = variable
         self._seq = float("inf")  # processed as soon as it is ready, as in PyTorch
 
-    def accumulate(self, grad, create_graph: bool):
-        """Run the leaf's hooks, then add ``grad`` into ``.grad``; return what was added."""
+    def accumulate(self, grad, create_graph: bool, handed: set | None = None):
+        """Run the leaf's hooks, then add ``grad`` into ``.grad``; return what was added.
+
+        ``handed`` holds the ids of the arrays this backward pass has already given away (root
+        gradients, other leaves' gradients): only an array that is in no one else's hands may
+        become ``.grad`` without a copy.
+        """
         var = self.variable
+        array = grad._data if isinstance(grad, Tensor) else grad
         grad = _as_tensor(grad)
         for hook in tuple(var._hooks.values()) if var._hooks else ():
+            array = None  # a hook may keep what it saw: never adopt it
             replaced = hook(grad)
             if replaced is not None:
                 grad = replaced
@@ -296,9 +314,18 @@ class AccumulateGrad(Node):
         if create_graph:
             var.grad = grad if old is None else old + grad
         elif old is None:
-            # A copy, so that two leaves never share one gradient array (in-place updates of one
-            # .grad, such as clip_grad_norm_, must not touch another).
-            var.grad = Tensor._wrap(grad._data.copy())
+            # Two leaves must never share gradient memory (an in-place update of one .grad, such
+            # as clip_grad_norm_, must not touch another), so a gradient is adopted without a copy
+            # only when it is a fresh array that nobody else was handed: not a view, not given to
+            # another leaf in this pass, not seen by a hook.  Op backwards never write into the
+            # gradients they receive, so a fresh array is not modified later either.
+            data = grad._data
+            if handed is None or data is not array or data.base is not None or id(data) in handed \
+                    or not getattr(data.flags, "writeable", True):  # cupy has no such flag
+                data = data.copy()
+            elif handed is not None:
+                handed.add(id(data))
+            var.grad = Tensor._wrap(data)
         elif old.grad_fn is not None or old._data.shape != grad._data.shape:
             var.grad = Tensor._wrap(old._data + grad._data)
         else:
@@ -328,7 +355,8 @@ def accumulator_of(tensor) -> AccumulateGrad:
 
 
 def edge_of(t) -> tuple:
-    """Where the gradient of ``t`` goes: ``(grad_fn, output_nr)``, the leaf's accumulator, or none."""
+    """Where the gradient of ``t`` goes: ``(grad_fn, output_nr)``, the leaf's accumulator, or
+    none."""
     if not t._requires_grad:
         return _NO_EDGE
     fn = t.grad_fn
@@ -379,7 +407,7 @@ def _add_hook(table: dict, fn):
     return handle
 
 
-# --- saved tensors -----------------------------------------------------------------------------------
+# --- saved tensors --------------------------------------------------------------------------------
 # A packed entry is (kind, payload, version): kind 0 an input tensor, 1 an output of the node itself
 # (kept as its array and version box, not as the tensor, to avoid a reference cycle), 2 another
 # tensor, 3 an array or number that no tensor owns.
@@ -453,7 +481,7 @@ def _raise_modified(node, data, now, expected, output_of, nr):
     )
 
 
-# --- Function and Op ---------------------------------------------------------------------------------
+# --- Function and Op ------------------------------------------------------------------------------
 
 
 class Function:
@@ -486,7 +514,9 @@ class Function:
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
-        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+        raise NotImplementedError(
+            "You must implement the forward function for custom autograd.Function."
+        )
 
     @staticmethod
     def backward(ctx, *grads):
@@ -533,7 +563,8 @@ class Function:
 
 
 class Op(Function):
-    """A primitive: ``forward(ctx, *arrays, **params)`` on raw arrays; ``backward`` against ``ctx.xp``."""
+    """A primitive: ``forward(ctx, *arrays, **params)`` on raw arrays; ``backward`` against
+    ``ctx.xp``."""
 
     _array_backward = True
     _is_view = False  # True for ops whose output shares memory with their first input
@@ -695,5 +726,6 @@ def _unify_devices(cls, args, arrays):
     if not devices:
         return np, arrays
     dev = devices[0]
-    moved = [backend.to_device(x, dev) if isinstance(a, Tensor) else x for a, x in zip(args, arrays)]
+    moved = [backend.to_device(x, dev) if isinstance(a, Tensor) else x
+             for a, x in zip(args, arrays)]
     return backend.xp_for(dev), moved

@@ -1,4 +1,5 @@
-"""Whether operations are recorded for autograd: no_grad, enable_grad, set_grad_enabled, inference_mode.
+"""Whether operations are recorded for autograd: no_grad, enable_grad, set_grad_enabled,
+inference_mode.
 
 Each is a context manager and also a decorator, as in PyTorch.
 """

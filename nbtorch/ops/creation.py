@@ -12,7 +12,8 @@ from .._tensor import Tensor
 
 
 def _size(size) -> tuple:
-    """Accept ``zeros(2, 3)``, ``zeros((2, 3))``, ``zeros([2, 3])`` and ``zeros(torch.Size(...))``."""
+    """Accept ``zeros(2, 3)``, ``zeros((2, 3))``, ``zeros([2, 3])`` and
+    ``zeros(torch.Size(...))``."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     out = []

@@ -563,7 +563,8 @@ class Minimum(Op):
 
 
 class Fmax(Op):
-    """Fmax: y = max(a, b) ignoring NaN; the gradient goes to a where a >= b or b is NaN, else to b"""
+    """Fmax: y = max(a, b) ignoring NaN; the gradient goes to a where a >= b or b is NaN, else to
+    b"""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -579,7 +580,8 @@ class Fmax(Op):
 
 
 class Fmin(Op):
-    """Fmin: y = min(a, b) ignoring NaN; the gradient goes to a where a <= b or b is NaN, else to b"""
+    """Fmin: y = min(a, b) ignoring NaN; the gradient goes to a where a <= b or b is NaN, else to
+    b"""
 
     @staticmethod
     def forward(ctx, a, b):

@@ -17,6 +17,8 @@ class CopySlices(Op):
     """CopySlices: base with a view's region set to src; d/dbase = 1 outside the region,
     d/dsrc = the region of the gradient"""
 
+    _backward_name = "CopySlices"  # PyTorch's name for this node
+
     @staticmethod
     def forward(ctx, base, src, chain=(), written=False):
         ctx.chain = chain

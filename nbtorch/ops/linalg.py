@@ -48,7 +48,7 @@ class Matmul(Op):
         if ctx.needs_input_grad:
             need_a, need_b = ctx.needs_input_grad
             ctx.save_for_backward(a if need_b else None, b if need_a else None)
-            ctx.vectors = (a.ndim == 1, b.ndim == 1)
+            ctx.ndims = (a.ndim, b.ndim)
         if a.ndim > 2 and b.ndim <= 2 and a.flags.c_contiguous:
             # NOTE: one GEMM over the folded batch instead of one small GEMM per matrix
             # (nn.Linear on sequences), as PyTorch does.
@@ -60,30 +60,36 @@ class Matmul(Op):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        a_vec, b_vec = ctx.vectors
+        na, nb = ctx.ndims
         xp = ctx.xp
-        if a_vec and b_vec:  # a dot product: g is a scalar
+        if na == 1 and nb == 1:  # a dot product: g is a scalar
             return (g * b if need_a else None), (g * a if need_b else None)
         # Put back the dimension that matmul removed for a 1-D operand.
-        if a_vec:
+        if na == 1:
             g = xp.expand_dims(g, -2)
             a = a.reshape(1, -1) if a is not None else None
-        if b_vec:
+        if nb == 1:
             g = xp.expand_dims(g, -1)
             b = b.reshape(-1, 1) if b is not None else None
+        # When b is one matrix shared by a batch of a, the batch folds into the rows of one GEMM
+        # (and the sum of b's gradient over the batch comes out of that GEMM for free).
+        fold = nb <= 2 and g.ndim > 2
         ga = gb = None
         if need_a:
-            ga = xp.matmul(g, xp.swapaxes(b, -1, -2))
-            if a_vec and ga.ndim == 2:
+            if fold:
+                rows = g.reshape(-1, g.shape[-1])
+                ga = xp.matmul(rows, xp.swapaxes(b, -1, -2)).reshape(g.shape[:-1] + b.shape[:1])
+            else:
+                ga = xp.matmul(g, xp.swapaxes(b, -1, -2))
+            if na == 1 and ga.ndim == 2:
                 ga = ga.reshape(-1)
         if need_b:
-            if g.ndim > 2 and b.ndim == 2:
-                # b was shared by every matrix of the batch: one GEMM sums over the batch.
-                a2, g2 = a.reshape(-1, a.shape[-1]), g.reshape(-1, g.shape[-1])
-                gb = xp.matmul(xp.swapaxes(a2, -1, -2), g2)
+            if fold:
+                rows = a.reshape(-1, a.shape[-1])
+                gb = xp.matmul(xp.swapaxes(rows, -1, -2), g.reshape(-1, g.shape[-1]))
             else:
                 gb = xp.matmul(xp.swapaxes(a, -1, -2), g)
-            if b_vec and gb.ndim == 2:
+            if nb == 1 and gb.ndim == 2:
                 gb = gb.reshape(-1)
         return ga, gb
 

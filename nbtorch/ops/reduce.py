@@ -11,6 +11,7 @@ constants: they are computed on the raw arrays even when backward records a grap
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import numbers
 import warnings
@@ -115,6 +116,21 @@ def _renamed(op, backward_name: str):
     variant = type(op.__name__, (op,), {"__doc__": op.__doc__, "__module__": op.__module__})
     variant._backward_name = backward_name
     return variant
+
+
+def _numpy_names(function):
+    """Accept numpy's ``axis=`` and ``keepdims=`` for ``dim=`` and ``keepdim=``, as PyTorch does."""
+
+    @functools.wraps(function)
+    def reduction(input, *args, **kwargs):
+        if kwargs:
+            if "axis" in kwargs:
+                kwargs["dim"] = kwargs.pop("axis")
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+        return function(input, *args, **kwargs)
+
+    return reduction
 
 
 # --- sum, mean, prod ----------------------------------------------------------------------------
@@ -563,6 +579,7 @@ _MinAll = _renamed(Amin, "MinBackward1")
 MedianDim._backward_name = "MedianBackward1"
 
 
+@_numpy_names
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Sum of elements over ``dim`` (an int, a tuple of ints, or all dims); integer and bool tensors
     sum to int64.
@@ -583,6 +600,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _SumDim.apply(input, dims=dims, keepdim=keepdim)
 
 
+@_numpy_names
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum that treats nan as 0.
 
@@ -597,6 +615,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     return sum(input, dim, keepdim, dtype=dtype)
 
 
+@_numpy_names
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Mean over ``dim`` (all dims by default); the input must be floating point (or ``dtype``
     given).
@@ -621,6 +640,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _MeanDim.apply(input, dims=dims, keepdim=keepdim)
 
 
+@_numpy_names
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of the non-nan elements.
 
@@ -639,6 +659,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     return div(nansum(input, dim, keepdim), sum(logical_not(isnan(input)), dim, keepdim))
 
 
+@_numpy_names
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of all elements, or over one ``dim``; integer and bool tensors give int64.
 
@@ -689,7 +710,7 @@ def _select(name, full_op, dim_op, other_fn):
             _check_empty(input, name, (d,))
         return getattr(return_types, name)(dim_op.apply(input, dim=d, keepdim=keepdim))
 
-    return select
+    return _numpy_names(select)
 
 
 def _maximum(input, other):
@@ -734,6 +755,7 @@ tensor, the elementwise minimum.
     """
 
 
+@_numpy_names
 def amax(input, dim=(), keepdim=False, *, out=None):
     """The maxima over ``dim`` (all dims by default); the gradient is shared among ties.
 
@@ -747,6 +769,7 @@ def amax(input, dim=(), keepdim=False, *, out=None):
     return Amax.apply(input, dims=dims, keepdim=keepdim)
 
 
+@_numpy_names
 def amin(input, dim=(), keepdim=False, *, out=None):
     """The minima over ``dim`` (all dims by default); the gradient is shared among ties.
 
@@ -794,7 +817,7 @@ def _arg(name: str, function: str):
         return Tensor._wrap(xp.expand_dims(index, d) if keepdim else index)
 
     arg.__name__ = name
-    return arg
+    return _numpy_names(arg)
 
 
 argmax = _arg("argmax", "argmax")
@@ -814,6 +837,7 @@ argmin.__doc__ = """The index of the smallest element (of the flattened tensor w
     """
 
 
+@_numpy_names
 def median(input, dim=None, keepdim=False):
     """The lower median of all elements; with ``dim``, ``(values, indices)`` along it.
 
@@ -861,6 +885,7 @@ def _moment(name: str, op, input, dim, unbiased, keepdim, correction):
     return op.apply(input, dims=dims, correction=correction, keepdim=keepdim)
 
 
+@_numpy_names
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim``: Σ(x - x̄)² / (N - correction), ``correction=1`` by default (Bessel);
     ``unbiased=False`` is the legacy spelling of ``correction=0``.
@@ -873,6 +898,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _moment("var", Var, input, dim, unbiased, keepdim, correction)
 
 
+@_numpy_names
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation over ``dim``: √var (same arguments as ``var``).
 
@@ -913,6 +939,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
             mean(input, dims_arg, keepdim))
 
 
+@_numpy_names
 def logsumexp(input, dim, keepdim=False):
     """``log(sum(exp(input)))`` over ``dim``, computed without overflow.
 
@@ -966,14 +993,14 @@ def _matrix_norm(input, p, dims, keepdim, dtype):
         )
     if p not in ("fro", "nuc"):
         raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
-    import nbtorch
+    try:
+        from ..linalg import matrix_norm
+    except ImportError:
+        raise NotImplementedError(f"norm(p='{p}') needs nbtorch.linalg.matrix_norm") from None
+    return matrix_norm(input, p, dims, keepdim, dtype=dtype)
 
-    linalg = getattr(nbtorch, "linalg", None)
-    if linalg is None or not hasattr(linalg, "matrix_norm"):
-        raise NotImplementedError(f"norm(p='{p}') needs nbtorch.linalg.matrix_norm")
-    return linalg.matrix_norm(input, p, dims, keepdim, dtype=dtype)
 
-
+@_numpy_names
 def cumsum(input, dim, *, dtype=None, out=None):
     """Cumulative sums along ``dim``; integer and bool tensors give int64.
 
@@ -985,6 +1012,7 @@ def cumsum(input, dim, *, dtype=None, out=None):
     return Cumsum.apply(input, dim=_dim(dim, input._data.ndim, "cumsum"))
 
 
+@_numpy_names
 def cumprod(input, dim, *, dtype=None, out=None):
     """Cumulative products along ``dim``; zeros are handled exactly in the gradient.
 
@@ -1006,7 +1034,7 @@ def _logical(name: str):
         return Tensor._wrap(result.astype(np.uint8) if data.dtype == np.uint8 else result)
 
     reduce.__name__ = name
-    return reduce
+    return _numpy_names(reduce)
 
 
 all = _logical("all")

@@ -8,7 +8,8 @@ _ids = itertools.count()
 
 
 class RemovableHandle:
-    """Returned by every ``register_*hook``: ``.remove()`` takes the hook out; also a context manager."""
+    """Returned by every ``register_*hook``: ``.remove()`` takes the hook out; also a context
+    manager."""
 
     def __init__(self, table: dict):
         self.id = next(_ids)

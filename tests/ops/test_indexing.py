@@ -548,28 +548,39 @@ def test_scatter_reduce_forward_and_no_derivative():
 
 
 def _inplace(name, *args, **kwargs):
+    """fn(m, x, *tensors): y = x * 1; y.name_(*args); y * 2.  In args, arrays and lists become
+    tensors on y's device, a tuple of lists a tuple of such tensors, and SRC the first tensor."""
+
     def fn(m, x, *tensors):
         y = x * 1
-        getattr(y, name + "_")(*[a(m, tensors) if callable(a) else a for a in args], **kwargs)
+
+        def real(a):
+            if a is SRC:
+                return tensors[0]
+            if isinstance(a, tuple):
+                return tuple(real(b) for b in a)
+            return m.tensor(a, device=y.device) if isinstance(a, (list, np.ndarray)) else a
+
+        getattr(y, name + "_")(*[real(a) for a in args], **kwargs)
         return y * 2
 
     return fn
 
 
+SRC = object()
+
 INPLACE = [
-    ("masked_fill_", _inplace("masked_fill", lambda m, t: m.tensor(X[0] > 0), 3.0),
+    ("masked_fill_", _inplace("masked_fill", X[0] > 0, 3.0),
      lambda x: np.where(X[0] > 0, 3.0, x) * 2, [arr(3, 4)]),
-    ("scatter_", _inplace("scatter", 1, lambda m, t: m.tensor(SI), lambda m, t: t[0]),
+    ("scatter_", _inplace("scatter", 1, SI, SRC),
      lambda x, s: _scatter_ref(x, 1, SI, s) * 2, [arr(2, 4), arr(2, 3)]),
-    ("scatter_add_", _inplace("scatter_add", 0, lambda m, t: m.tensor(AI), lambda m, t: t[0]),
+    ("scatter_add_", _inplace("scatter_add", 0, AI, SRC),
      lambda x, s: _scatter_ref(x, 0, AI, s, add=True) * 2, [arr(3, 2), arr(3, 2)]),
-    ("index_add_", _inplace("index_add", 0, lambda m, t: m.tensor([1, 1]), lambda m, t: t[0],
-                            alpha=3),
+    ("index_add_", _inplace("index_add", 0, [1, 1], SRC, alpha=3),
      lambda x, s: _index_add_ref(x, 0, [1, 1], s, 3) * 2, [arr(3, 2), arr(2, 2)]),
-    ("index_fill_", _inplace("index_fill", 1, lambda m, t: m.tensor([0]), -1.0),
+    ("index_fill_", _inplace("index_fill", 1, [0], -1.0),
      lambda x: _index_fill_ref(x, 1, [0], -1.0) * 2, [arr(2, 3)]),
-    ("index_put_", _inplace("index_put", lambda m, t: (m.tensor([0, 0]),), lambda m, t: t[0],
-                            accumulate=True),
+    ("index_put_", _inplace("index_put", ([0, 0],), SRC, accumulate=True),
      lambda x, v: _put_ref(x, ([0, 0],), v, True) * 2, [arr(3, 2), arr(2, 2)]),
     ("tril_", _inplace("tril", 1), lambda x: np.tril(x, 1) * 2, [arr(3, 4)]),
 ]
@@ -757,7 +768,8 @@ DOUBLE = [
     ("setitem", lambda m, x: _double_setitem(m, x)),
     ("index_put_acc", lambda m, x: (x ** 2).index_put((m.tensor([0, 0]),), x[1] ** 2,
                                                       accumulate=True) ** 2),
-    ("masked_fill", lambda m, x: x.masked_fill(m.tensor([[True, False, True]]), 0.5) ** 3),
+    ("masked_fill", lambda m, x: x.masked_fill(m.tensor([[True, False, True]], device=x.device),
+                                               0.5) ** 3),
     ("take_along_dim", lambda m, x: m.take_along_dim(x, m.tensor([[2], [0], [0]]), 1) ** 3),
     ("scatter_add", lambda m, x: m.scatter_add(x ** 2, 0, m.tensor([[0, 0, 2]]), x[:1] ** 2) ** 2),
 ]

@@ -48,6 +48,33 @@ def test_matmul_operator(sa, sb, device):
     check_op(lambda m, a, b: a @ b, np.matmul, [arr(*sa), arr(*sb)], device=device)
 
 
+@pytest.mark.parametrize("sa,sb", MATMUL_SHAPES, ids=str)
+@pytest.mark.parametrize("side", ["a", "b"])
+def test_matmul_gradient_of_one_side(sa, sb, side):
+    # Only one operand requires grad: backward must not need what was not saved.
+    a_np, b_np = arr(*sa), arr(*sb)
+    a = nbtorch.tensor(a_np, requires_grad=side == "a")
+    b = nbtorch.tensor(b_np, requires_grad=side == "b")
+    y = a @ b
+    g = RNG.standard_normal(tuple(y.shape))
+    y.backward(nbtorch.tensor(g))
+    a2 = a_np.reshape(1, -1) if a_np.ndim == 1 else a_np
+    b2 = b_np.reshape(-1, 1) if b_np.ndim == 1 else b_np
+    g2 = np.reshape(g, (1, 1)) if a_np.ndim == b_np.ndim == 1 else g
+    if a_np.ndim == 1 and b_np.ndim > 1:
+        g2 = np.expand_dims(g2, -2)
+    if b_np.ndim == 1 and a_np.ndim > 1:
+        g2 = np.expand_dims(g2, -1)
+    if side == "a":
+        expected = _sum_to(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a_np.shape)
+        np.testing.assert_allclose(a.grad._data, expected, rtol=1e-10, atol=1e-12)
+        assert b.grad is None
+    else:
+        expected = _sum_to(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b_np.shape)
+        np.testing.assert_allclose(b.grad._data, expected, rtol=1e-10, atol=1e-12)
+        assert a.grad is None
+
+
 @pytest.mark.skipif(not _has("transpose"), reason="needs Tensor.transpose (ops/shape.py)")
 def test_matmul_non_contiguous_batch(device):
     # A transposed batch cannot be folded into one matrix without a copy: the general path runs.
