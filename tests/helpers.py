@@ -19,6 +19,27 @@ except ImportError:  # pragma: no cover - depends on the machine
     real_torch = None
 
 
+MODULES = [nbtorch] + ([real_torch] if real_torch is not None else [])
+
+
+def both(test):
+    """Run ``test(m)`` with m=nbtorch, and m=torch when it is installed."""
+    import pytest
+
+    return pytest.mark.parametrize("m", MODULES, ids=lambda m: m.__name__)(test)
+
+
+def needs_torch(test):
+    import pytest
+
+    return pytest.mark.skipif(real_torch is None, reason="PyTorch is not installed")(test)
+
+
+def values_of(t):
+    """A tensor's values as a numpy array, for nbtorch and torch alike."""
+    return np.asarray(t.detach().cpu().numpy())
+
+
 def _first(out):
     return out[0] if isinstance(out, (tuple, list)) else out
 
@@ -140,3 +161,32 @@ def check_op(fn, ref, arrays, device="cpu", grad=True, rtol=1e-5, atol=1e-6):
         check_backward(fn, arrays, device)
     check_torch(fn, [a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype == np.float64
                      else a for a in arrays], device, rtol, atol)
+
+
+# PyTorch's messages are the reference for error wording; they change between releases, and the
+# GPU machine's torch is older (2.11) than the one this project pins (2.13).
+TORCH_WORDING = real_torch is not None and tuple(
+    int(p) for p in real_torch.__version__.split("+")[0].split(".")[:2]) >= (2, 13)
+
+
+def assert_same_error(make, error, message, compare="exact", torch_compare=None):
+    """``make(m)`` raises ``error`` with PyTorch's ``message`` for m=nbtorch, and so does PyTorch
+    (2.13 or newer) when installed.  ``compare`` ("exact", "prefix" or "first_line") says how a
+    message is compared; ``torch_compare``, if given, is used for PyTorch's instead."""
+    import pytest
+
+    def check(text, compare=compare):
+        if compare == "prefix":
+            assert text.startswith(message), text
+        elif compare == "first_line":
+            assert text.split("\n")[0] == message, text
+        else:
+            assert text == message
+
+    with pytest.raises(error) as got:
+        make(nbtorch)
+    check(str(got.value))
+    if TORCH_WORDING:
+        with pytest.raises(error) as want:
+            make(real_torch)
+        check(str(want.value), torch_compare or compare)

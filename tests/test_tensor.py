@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import nbtorch
-from tests.helpers import real_torch
+from tests.helpers import assert_same_error, real_torch
 
 needs_torch = pytest.mark.skipif(real_torch is None, reason="PyTorch is not installed")
 CUDA = nbtorch.cuda.is_available()
@@ -19,13 +19,7 @@ CUDA = nbtorch.cuda.is_available()
 
 def _raises_like_torch(make, error, message):
     """``make(m)`` raises ``error`` with exactly ``message`` for nbtorch (and for torch)."""
-    with pytest.raises(error) as got:
-        make(nbtorch)
-    assert str(got.value) == message
-    if real_torch is not None:
-        with pytest.raises(error) as want:
-            make(real_torch)
-        assert str(want.value).split("\n")[0] == message
+    assert_same_error(make, error, message, torch_compare="first_line")
 
 
 # --- Python protocols ----------------------------------------------------------------------------

@@ -285,6 +285,18 @@ class _IndexedSelect(Op):
         return _expand(ctx.xp, g, shape, (dim,), ctx.keepdim) * _like(chosen, g)
 
     @staticmethod
+    def _extreme(ctx, x, dim, keepdim, arg_extreme):
+        """max(dim) and min(dim): ``arg_extreme`` is ``xp.argmax`` or ``xp.argmin``."""
+        xp = ctx.xp
+        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        if x.ndim == 0:
+            index = xp.zeros((), dtype=_INT64)
+            ctx.save_for_backward(index)
+            return x.copy(), index
+        return _IndexedSelect._finish(ctx, x, xp.expand_dims(arg_extreme(x, axis=dim), dim),
+                                      keepdim)
+
+    @staticmethod
     def _finish(ctx, x, index, keepdim):
         """Values at ``index`` (kept dim) and the saved, squeezed indices: the op's two outputs."""
         xp, dim = ctx.xp, ctx.dim
@@ -301,13 +313,7 @@ class Max(_IndexedSelect):
 
     @staticmethod
     def forward(ctx, x, dim=0, keepdim=False):
-        xp = ctx.xp
-        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
-        if x.ndim == 0:
-            index = xp.zeros((), dtype=_INT64)
-            ctx.save_for_backward(index)
-            return x.copy(), index
-        return Max._finish(ctx, x, xp.expand_dims(xp.argmax(x, axis=dim), dim), keepdim)
+        return Max._extreme(ctx, x, dim, keepdim, ctx.xp.argmax)
 
 
 class Min(_IndexedSelect):
@@ -315,13 +321,7 @@ class Min(_IndexedSelect):
 
     @staticmethod
     def forward(ctx, x, dim=0, keepdim=False):
-        xp = ctx.xp
-        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
-        if x.ndim == 0:
-            index = xp.zeros((), dtype=_INT64)
-            ctx.save_for_backward(index)
-            return x.copy(), index
-        return Min._finish(ctx, x, xp.expand_dims(xp.argmin(x, axis=dim), dim), keepdim)
+        return Min._extreme(ctx, x, dim, keepdim, ctx.xp.argmin)
 
 
 class MedianDim(_IndexedSelect):

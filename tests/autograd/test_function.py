@@ -7,20 +7,8 @@ import numpy as np
 import pytest
 
 import nbtorch
-
-try:
-    import torch as real_torch
-except ImportError:  # pragma: no cover - depends on the machine
-    real_torch = None
-
-needs_torch = pytest.mark.skipif(real_torch is None, reason="PyTorch is not installed")
-MODULES = [nbtorch] + ([real_torch] if real_torch is not None else [])
-both = pytest.mark.parametrize("m", MODULES, ids=lambda m: m.__name__)
-
-
-def _values(t):
-    return np.asarray(t.detach().cpu().numpy())
-
+from tests.helpers import both, needs_torch, real_torch
+from tests.helpers import values_of as _values
 
 # --- custom Function ----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nbtorch
-from tests.helpers import check_backward, check_forward, check_op, real_torch
+from tests.helpers import assert_same_error, check_backward, check_forward, check_op, real_torch
 
 R = np.random.default_rng(0)
 
@@ -169,15 +169,7 @@ INDEX_ERRORS = [
 ]
 
 
-def assert_error(fn, exc, message):
-    """nbtorch raises ``exc`` with PyTorch's ``message``; so does PyTorch, when installed."""
-    with pytest.raises(exc) as got:
-        fn(nbtorch)
-    assert str(got.value) == message
-    if real_torch is not None:
-        with pytest.raises(exc) as expected:
-            fn(real_torch)
-        assert str(expected.value) == message
+assert_error = assert_same_error
 
 
 @pytest.mark.parametrize("name,fn,exc,message", INDEX_ERRORS, ids=[c[0] for c in INDEX_ERRORS])
