@@ -75,7 +75,7 @@ for _family in ("creation",) + _tensor_methods.FAMILIES:
         if _missing.name != f"{__name__}.ops.{_family}":
             raise
 
-from . import accelerator, autograd, cuda, linalg  # noqa: E402
+from . import accelerator, autograd, cuda, linalg, nn, optim, utils  # noqa: E402
 
 
 def result_type(tensor1, tensor2):

@@ -17,7 +17,8 @@ from ._tensor import Tensor
 from .ops import elementwise as E
 from .ops.inplace import commit
 
-FAMILIES = ("elementwise", "reduce", "shape", "indexing", "linalg", "sorting", "random")
+FAMILIES = ("elementwise", "reduce", "shape", "indexing", "linalg", "sorting", "random",
+            "activation")
 
 
 def _make_inplace(function):

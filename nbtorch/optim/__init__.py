@@ -1,0 +1,1 @@
+"""Optimizers, as ``torch.optim`` (filled in by the optim work)."""
