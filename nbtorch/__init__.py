@@ -76,6 +76,7 @@ for _family in ("creation",) + _tensor_methods.FAMILIES:
             raise
 
 from . import accelerator, autograd, cuda, linalg, nn, optim, utils  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 
 def result_type(tensor1, tensor2):

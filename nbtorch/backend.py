@@ -158,6 +158,17 @@ def scatter_add(xp, target, index, values) -> None:
     xp.add.at(target, index, values)  # cupy >= 13 has add.at too (cupyx.scatter_add is deprecated)
 
 
+def strided_view(xp, base, shape: tuple, strides: tuple, offset: int = 0):
+    """A view of the C-contiguous array ``base`` with the given shape, strides and offset (both in
+    elements): numpy's ``as_strided`` without its Python overhead, and cupy's equivalent."""
+    item = base.dtype.itemsize
+    byte_strides = tuple(s * item for s in strides)
+    if xp is np:
+        return np.ndarray(shape, base.dtype, buffer=base, offset=offset * item,
+                          strides=byte_strides)
+    return xp.ndarray(shape, base.dtype, memptr=base.data + offset * item, strides=byte_strides)
+
+
 def synchronize(dev: device | None = None) -> None:
     cp = cupy_module()
     if cp is not None:

@@ -48,6 +48,22 @@ def _box_muller_16(data, work):
     return np.concatenate([radius * np.cos(theta), radius * np.sin(theta)], axis=1).reshape(-1)
 
 
+def _fma(a, b: float, c: float):
+    """a * b + c with one rounding (numpy has no fma): Dekker's exact product, then a
+    compensated sum."""
+    p = a * b
+    t = 134217729.0 * a  # Veltkamp split into 26 + 27 bits
+    ah = t - (t - a)
+    al = a - ah
+    t = 134217729.0 * b
+    bh = t - (t - b)
+    bl = b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl  # p + e == a * b exactly
+    s = p + c
+    v = s - p
+    return s + (((p - (s - v)) + (c - v)) + e)
+
+
 class _MersenneEngine:
     """PyTorch's CPU generator: mt19937 32-bit outputs, 64-bit values made of two of them
     (high word first), and a cached second Box-Muller value for small normal draws."""
@@ -79,8 +95,15 @@ class _MersenneEngine:
 
     def uniform(self, shape, np_dtype, low=0.0, high=1.0):
         u = self.unit(math.prod(shape), np_dtype)
-        if (low, high) != (0.0, 1.0):
-            u = u * (high - low) + low
+        if (low, high) != (0.0, 1.0) and np_dtype == np.float64:
+            u = _fma(u, high - low, low)  # PyTorch's double kernel fuses it too
+        elif (low, high) != (0.0, 1.0):
+            # PyTorch casts the bounds to the tensor's dtype, takes (to - from) in float32 and
+            # computes x * (to - from) + from as one fused multiply-add: in float64 the product
+            # is exact, so one rounding to the dtype at the end gives the same bits.
+            lo, hi = np.float32(np.dtype(np_dtype).type(low)), np.float32(
+                np.dtype(np_dtype).type(high))
+            u = u * np.float64(hi - lo) + np.float64(lo)
         return u.astype(np_dtype).reshape(shape)
 
     def normal(self, shape, np_dtype, mean=0.0, std=1.0, serial=False):

@@ -333,7 +333,8 @@ def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
     """
     engine = generator_for(generator, input.device)._engine
     if p is not None:
-        values = _on(engine.unit(input.numel(), np.float32).reshape(input.shape), input.device)
+        # PyTorch's CPU kernel for a scalar p compares a double (53 bits) with p per element.
+        values = _on(engine.unit(input.numel(), np.float64).reshape(input.shape), input.device)
         return _into(out, Tensor._wrap((values < p).astype(input._data.dtype)))
     _check_probs(input._data)
     values = _bernoulli_draw(engine, input._data, input.device, input._data.dtype)
@@ -444,7 +445,8 @@ def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
         return _fill(self, draw, "BernoulliBackward1")
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_num(p)}")
-    u = _on(engine.unit(self.numel(), np.float32).reshape(self.shape), self.device)
+    # PyTorch's CPU kernel for a scalar p compares a double (53 bits) with p per element.
+    u = _on(engine.unit(self.numel(), np.float64).reshape(self.shape), self.device)
     return _fill(self, (u < p).astype(self._data.dtype), "BernoulliBackward2")
 
 

@@ -156,6 +156,8 @@ EXACT = [
     ("bernoulli-probs", lambda m: m.bernoulli(m.full((6,), 0.5))),
     ("bernoulli-probs-float64", lambda m: m.bernoulli(m.full((6,), 0.3, dtype=m.float64))),
     ("bernoulli_-tensor", lambda m: m.zeros(6).bernoulli_(m.full((6,), 0.5))),
+    ("bernoulli_-scalar", lambda m: m.zeros(1000).bernoulli_(0.3)),
+    ("bernoulli-scalar-p", lambda m: m.bernoulli(m.zeros(7, dtype=m.float64), 0.6)),
     ("exponential_", lambda m: m.zeros(5).exponential_(2.0)),
     ("cauchy_", lambda m: m.zeros(5).cauchy_()),
     ("geometric_", lambda m: m.zeros(5).geometric_(0.3)),
