@@ -141,3 +141,20 @@ def test_loss_falls_on_learnable_data(name, steps):
     with nbtorch.no_grad():
         accuracy = (model(nbtorch.tensor(x)).argmax(1).numpy() == y).mean()
     assert accuracy > 0.8, accuracy
+
+
+@needs_torch
+def test_readme_training_example_prints_what_pytorch_prints():
+    """The README's ten-line example, run with ``import torch`` instead, gives the same output."""
+    import doctest
+    import pathlib
+
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## Training, in ten lines", 1)[1].split("```pycon", 1)[1]
+    section = section.split("```", 1)[0]
+    test = doctest.DocTestParser().get_doctest(
+        section.replace("import nbtorch as torch", "import torch").replace(
+            "from nbtorch import nn", "from torch import nn"), {}, "readme", None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0 and runner.tries > 5
