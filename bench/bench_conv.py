@@ -7,6 +7,12 @@
 - pool2: max_pool2d(2) on 64x16x10x10
 
 Run: python bench/bench_conv.py [repeats] [device]    (device: cpu, the default, or cuda)
+
+On a machine with few cores (or one shared with other jobs), the two libraries' thread pools fight
+when timed in alternation in one process (PyTorch's OpenMP threads spin after each call while
+numpy's OpenBLAS threads wait for a core, and the other way round), and single calls then take
+milliseconds longer.  For numbers that compare the libraries rather than that fight, also run with
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 (one thread each) or OMP_WAIT_POLICY=PASSIVE.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from .ops import elementwise as E
 from .ops.inplace import commit
 
 FAMILIES = ("elementwise", "reduce", "shape", "indexing", "linalg", "sorting", "random",
-            "activation")
+            "activation", "conv", "pooling")
 
 
 def _make_inplace(function):

@@ -49,6 +49,7 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
 # on LeNet's shapes).
 _CHUNK_ELEMENTS = 1 << 17
 _SCATTER_CHUNK_ELEMENTS = 1 << 20
+_GPU_CHUNK_ELEMENTS = 1 << 25  # 128 MiB of float32 per im2col chunk on a GPU
 
 
 # --- geometry ----------------------------------------------------------------------------------
@@ -65,8 +66,8 @@ class Geometry:
     """
 
     __slots__ = ("size", "kernel", "stride", "lo", "hi", "dilation", "groups", "out", "padded",
-                 "plane", "flat", "taps", "positions", "position_strides", "out_strides", "npos",
-                 "padding")
+                 "plane", "flat", "taps", "tap_strides", "positions", "position_strides",
+                 "out_strides", "npos", "padding", "interior")
 
     def __init__(self, size, kernel, stride, lo, hi, dilation, groups=1, out=None, exact=False):
         self.size, self.kernel, self.stride = tuple(size), tuple(kernel), tuple(stride)
@@ -86,6 +87,9 @@ class Geometry:
         for k, d, f in zip(kernel, dilation, flat):
             taps = [t + i * d * f for t in taps for i in range(k)]
         self.taps = tuple(taps)
+        self.tap_strides = tuple(d * f for d, f in zip(dilation, flat))
+        self.interior = (slice(None), slice(None)) + tuple(
+            slice(a, a + s) for a, s in zip(self.lo, self.size))
         if len(self.out) > 1 and all(s == 1 for s in stride) and not exact:
             # wrap-around positions: one contiguous run per sample (see the module docstring)
             run = sum((o - 1) * f for o, f in zip(self.out, flat)) + 1
@@ -113,9 +117,10 @@ class Geometry:
 
     def chunk(self, xp, n: int, rows: int, budget: int | None = None) -> int:
         """How many samples to process at once (``rows`` im2col rows per position)."""
-        if xp is not np or n == 0:
-            return max(n, 1)
-        budget = _CHUNK_ELEMENTS if budget is None else budget
+        if xp is not np:  # a GPU wants few, large GEMMs; the bound only caps cols' memory
+            budget = _GPU_CHUNK_ELEMENTS
+        elif budget is None:
+            budget = _CHUNK_ELEMENTS
         return max(1, min(n, budget // max(1, rows * self.npos)))
 
 
@@ -140,18 +145,18 @@ def padded_block(xp, x, geo: Geometry, fill, buf=None):
     if buf is None or buf.shape[0] < n:
         buf = xp.full((n, c) + geo.padded, fill, dtype=x.dtype)
     block = buf[:n]
-    block[(slice(None), slice(None)) + tuple(
-        slice(a, a + s) for a, s in zip(geo.lo, geo.size))] = x
+    block[geo.interior] = x
     return block
 
 
 def im2col(xp, block, geo: Geometry, out=None):
-    """``cols[(c, *k), (b, *p)] = block[b, c, p + k]`` as a contiguous (C, K, n, npos) array."""
+    """``cols[(c, *k), (b, *p)] = block[b, c, p + k]`` as a contiguous (C, K, n, npos) array
+    (in the flat buffer ``out`` when it is large enough)."""
     n, c = block.shape[:2]
     plane = geo.plane
     shape = (c,) + geo.kernel + (n,) + geo.positions
-    view = backend.strided_view(xp, block, shape, (plane,) + tuple(
-        d * f for d, f in zip(geo.dilation, geo.flat)) + (c * plane,) + geo.position_strides)
+    view = backend.strided_view(xp, block, shape,
+                                (plane,) + geo.tap_strides + (c * plane,) + geo.position_strides)
     size = math.prod(shape)
     cols = xp.empty(size, dtype=block.dtype) if out is None or out.size < size else out[:size]
     cols = cols.reshape(shape)
@@ -223,7 +228,6 @@ def conv_input_grad(xp, g, w, geo: Geometry):
     gx = (xp.empty if geo.padding else xp.zeros)((n_all, c) + geo.size, dtype=dtype)
     nb = geo.chunk(xp, n_all, c * len(geo.taps), _SCATTER_CHUNK_ELEMENTS)
     buf = block = None
-    crop = (slice(None), slice(None)) + tuple(slice(a, a + s) for a, s in zip(geo.lo, geo.size))
     for n0 in range(0, n_all, nb):
         n = min(nb, n_all - n0)
         buf = _grad_positions(xp, g[n0:n0 + n], geo, buf)
@@ -235,7 +239,7 @@ def conv_input_grad(xp, g, w, geo: Geometry):
             else:
                 block.fill(0)
             col2im(xp, dcols, block, geo)
-            gx[n0:n0 + n] = block[crop]
+            gx[n0:n0 + n] = block[geo.interior]
         else:
             col2im(xp, dcols, gx[n0:n0 + n], geo)
     return gx
@@ -246,7 +250,8 @@ def conv_weight_grad(xp, x, g, geo: Geometry, w_shape: tuple):
     n_all, c = x.shape[:2]
     o, groups = g.shape[1], geo.groups
     dtype = np.result_type(x.dtype, g.dtype)
-    gw = xp.zeros((groups, o // groups, (c // groups) * len(geo.taps)), dtype=dtype)
+    # accumulated transposed, (C·K, O) = cols @ gᵀ: BLAS is faster transposing the small operand
+    gwt = xp.zeros((groups, (c // groups) * len(geo.taps), o // groups), dtype=dtype)
     nb = geo.chunk(xp, n_all, c * len(geo.taps))
     buf = block = cols = None
     for n0 in range(0, n_all, nb):
@@ -257,8 +262,8 @@ def conv_weight_grad(xp, x, g, geo: Geometry, w_shape: tuple):
         if cols is None:
             cols = cols_all.reshape(-1)
         gq = buf.reshape(groups, o // groups, n * geo.npos)
-        gw += xp.matmul(gq, cols_all.reshape(groups, -1, n * geo.npos).transpose(0, 2, 1))
-    return gw.reshape(w_shape)
+        gwt += xp.matmul(cols_all.reshape(groups, -1, n * geo.npos), gq.transpose(0, 2, 1))
+    return xp.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(w_shape)
 
 
 # --- ops ------------------------------------------------------------------------------------------
@@ -296,6 +301,8 @@ class Convolution(Op):
     def forward(ctx, x, w, b, geometry=None):
         ctx.geometry, ctx.weight_shape = geometry, w.shape
         need = ctx.needs_input_grad or (False, False, False)
+        # NOTE: x's im2col matrix is made again for the weight gradient rather than kept: keeping
+        # it (a few MB for LeNet) measured slower, as fresh memory costs more than a cached copy.
         ctx.save_for_backward(x if need[1] else None, w if need[0] else None)
         return conv_forward(ctx.xp, x, w, b, geometry)
 
@@ -364,10 +371,8 @@ def unfold_forward(xp, x, geo: Geometry):
         return unfold_forward(xp, x[None], geo)[0]
     n, c = x.shape[:2]
     block = padded_block(xp, x, geo, 0)
-    view = backend.strided_view(
-        xp, block, (n, c) + geo.kernel + geo.out,
-        (c * geo.plane, geo.plane) + tuple(d * f for d, f in zip(geo.dilation, geo.flat))
-        + geo.position_strides)
+    view = backend.strided_view(xp, block, (n, c) + geo.kernel + geo.out,
+                                (c * geo.plane, geo.plane) + geo.tap_strides + geo.position_strides)
     return xp.ascontiguousarray(view).reshape(n, c * len(geo.taps), geo.npos)
 
 
@@ -380,8 +385,7 @@ def fold_forward(xp, cols, geo: Geometry, channels: int):
     block = xp.zeros((n, channels) + geo.padded, dtype=cols.dtype)
     per_tap = cols.reshape(n, channels, len(geo.taps), geo.npos).transpose(1, 2, 0, 3)
     col2im(xp, per_tap, block, geo)
-    crop = (slice(None), slice(None)) + tuple(slice(a, a + s) for a, s in zip(geo.lo, geo.size))
-    return xp.ascontiguousarray(block[crop])
+    return xp.ascontiguousarray(block[geo.interior])
 
 
 class Unfold(Op):
@@ -505,8 +509,22 @@ def convolution(input: Tensor, weight: Tensor, bias: Tensor | None = None, strid
         if any(p < 0 for p in lo):
             raise RuntimeError("negative padding is not supported")
     _check_dtypes(input, weight, bias)
+    if input._data.dtype == np.bool_:
+        kernel_name = ("slow_conv_transpose2d_out_cpu" if transposed
+                       else "compute_columns3d" if nd == 3 else "slow_conv2d_cpu")
+        raise NotImplementedError(f'"{kernel_name}" not implemented for \'Bool\'')
     w_shape = list(weight.shape)
     channels = input.shape[1]
+    if w_shape[0] < groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, but "
+            f"got weight of size {w_shape} instead"
+        )
+    if w_shape[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size [{w_shape}] instead"
+        )
     if transposed:
         if channels != w_shape[0]:
             raise RuntimeError(
@@ -516,11 +534,6 @@ def convolution(input: Tensor, weight: Tensor, bias: Tensor | None = None, strid
             )
         out_channels = w_shape[1] * groups
     else:
-        if w_shape[0] % groups:
-            raise RuntimeError(
-                f"Given groups={groups}, expected weight to be divisible by {groups} at dimension "
-                f"0, but got weight of size [{w_shape}] instead"
-            )
         if channels != w_shape[1] * groups:
             raise RuntimeError(
                 f"Given groups={groups}, weight of size {w_shape}, expected input"

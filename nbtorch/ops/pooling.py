@@ -89,8 +89,7 @@ def _spread(xp, gpos, geo: Geometry, x_shape, dtype, mask=None):
         return gx.reshape(x_shape)
     block = xp.zeros((n, 1) + geo.padded, dtype=dtype)
     col2im(xp, cols, block, geo)
-    crop = (slice(None), 0) + tuple(slice(a, a + s) for a, s in zip(geo.lo, geo.size))
-    return xp.ascontiguousarray(block[crop]).reshape(x_shape)
+    return xp.ascontiguousarray(block[geo.interior]).reshape(x_shape)
 
 
 def _tiles(geo: Geometry) -> bool:

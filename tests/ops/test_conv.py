@@ -164,6 +164,7 @@ def test_integer_convolution():
 def test_batch_chunks_cover_every_sample(chunk, monkeypatch):
     """A tiny chunk budget splits the batch into one-sample (and uneven) chunks."""
     monkeypatch.setattr(C, "_CHUNK_ELEMENTS", chunk)
+    monkeypatch.setattr(C, "_SCATTER_CHUNK_ELEMENTS", chunk)
     x = RNG.standard_normal((7, 2, 6, 5))
     w = RNG.standard_normal((3, 2, 3, 2))
     g = RNG.standard_normal((7, 3, 6, 6))
@@ -319,6 +320,18 @@ ERRORS = [
                                                        groups=2),
      "Given groups=2, expected weight to be divisible by 2 at dimension 0, but got weight of "
      "size [[9, 3, 3, 3]] instead"),
+    ("groups_weight_too_small",
+     lambda m: m.nn.functional.conv2d(_t(m, 1, 3, 4, 4), _t(m, 2, 3, 3, 3), groups=3),
+     "Given groups=3, expected weight to be at least 3 at dimension 0, but got weight of size "
+     "[2, 3, 3, 3] instead"),
+    ("empty_weight", lambda m: m.nn.functional.conv_transpose2d(_t(m, 1, 3, 4, 4),
+                                                                _t(m, 0, 3, 3, 3)),
+     "Given groups=1, expected weight to be at least 1 at dimension 0, but got weight of size "
+     "[0, 3, 3, 3] instead"),
+    ("transposed_groups_weight", lambda m: m.nn.functional.conv_transpose2d(
+        _t(m, 1, 3, 4, 4), _t(m, 3, 2, 3, 3), groups=2),
+     "Given groups=2, expected weight to be divisible by 2 at dimension 0, but got weight of "
+     "size [[3, 2, 3, 3]] instead"),
     ("same_strided", lambda m: m.nn.functional.conv2d(_t(m, 1, 3, 8, 8), _t(m, 8, 3, 3, 3),
                                                       padding="same", stride=2),
      "padding='same' is not supported for strided convolutions"),
@@ -344,6 +357,17 @@ ERRORS = [
 @pytest.mark.parametrize("name,make,message", ERRORS, ids=[e[0] for e in ERRORS])
 def test_errors(name, make, message):
     assert_same_error(make, RuntimeError, message)
+
+
+def test_bool_input_is_not_implemented():
+    assert_same_error(lambda m: m.nn.functional.conv2d(m.zeros(1, 3, 4, 4, dtype=m.bool),
+                                                       m.zeros(2, 3, 3, 3, dtype=m.bool)),
+                      NotImplementedError, "\"slow_conv2d_cpu\" not implemented for 'Bool'")
+
+
+def test_empty_batch_and_channels():
+    assert C.conv2d(nbtorch.zeros(0, 3, 4, 4), nbtorch.zeros(2, 3, 3, 3)).shape == (0, 2, 2, 2)
+    assert C.conv2d(nbtorch.zeros(1, 0, 4, 4), nbtorch.zeros(2, 0, 3, 3)).shape == (1, 2, 2, 2)
 
 
 def test_transposed_padding_string_is_a_type_error():
