@@ -28,6 +28,7 @@ class _AnomalyState:
             data = out._data
             if data.dtype.kind in "fc" and bool(node.xp.isnan(data).any()):
                 self.first_forward_nan = (node.name(), user_frame(node._trace))
+                node.metadata["nan_origin"] = True  # for nbtorch.viz to highlight the node
                 return
 
     def check_gradients(self, node, grads) -> None:

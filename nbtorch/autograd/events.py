@@ -7,7 +7,7 @@ Records are small and frozen: ids, names, shapes, dtypes, never arrays.  Emittin
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LISTENERS: list[Callable] = []
 
@@ -22,6 +22,9 @@ class NodeRecorded:
     shape: tuple
     dtype: str
     device: str
+    # A weak reference to the recorded node (``node_ref()`` is the node, or None once it is
+    # freed), so that nbtorch.viz can tag it; weak, so that kept events never keep graphs alive.
+    node_ref: Callable | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class ModuleCall:
     path: str
     type_name: str
     entered: bool
+    # A weak reference to the module (nbtorch.viz names a model's submodules from it).
+    module_ref: Callable | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

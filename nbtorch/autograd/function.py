@@ -703,6 +703,7 @@ def _observe(ctx: Node, outputs) -> None:
             shape=tuple(first._data.shape) if first is not None else (),
             dtype=str(first._data.dtype) if first is not None else "",
             device=str(backend.device_of(first._data)) if first is not None else "cpu",
+            node_ref=weakref.ref(ctx),
         ))
 
 

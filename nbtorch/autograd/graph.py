@@ -48,11 +48,30 @@ from .function import AccumulateGrad, edge_of
 
 VERSION = 1
 
-__all__ = ["VERSION", "to_dict"]
+__all__ = ["VERSION", "nodes_of", "to_dict"]
 
 
-def to_dict(*tensors, names: dict | None = None) -> dict:
+def nodes_of(*tensors, nodes=()) -> list:
+    """The nodes ``to_dict`` exports, in its id order (node ``i`` has id ``i``).
+
+    ``nodes`` are further roots given as backward nodes (``grad_fn``s) rather than tensors.
+    """
+    return _backward_order(_root_nodes(_roots(tensors, nodes)))
+
+
+def _roots(tensors, nodes) -> list:
+    return [edge_of(t) if t.requires_grad else None for t in tensors] + [(n, 0) for n in nodes]
+
+
+def _root_nodes(roots) -> list:
+    return list(dict.fromkeys(e[0] for e in roots if e is not None))
+
+
+def to_dict(*tensors, names: dict | None = None, nodes=()) -> dict:
     """The backward graph of ``tensors`` as a JSON-serializable dict (schema in the module doc).
+
+    ``nodes`` are further roots given as backward nodes (``grad_fn``s; ``outputs`` lists them after
+    the tensors): what a recorder that saw nodes, not tensors, can export.
 
     >>> import nbtorch as torch
     >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
@@ -65,8 +84,8 @@ def to_dict(*tensors, names: dict | None = None) -> dict:
     >>> g["edges"]
     [[1, 0, 0, 0], [2, 1, 0, 0]]
     """
-    roots = [edge_of(t) if t.requires_grad else None for t in tensors]
-    root_nodes = list(dict.fromkeys(e[0] for e in roots if e is not None))
+    roots = _roots(tensors, nodes)
+    root_nodes = _root_nodes(roots)
     order = _backward_order(root_nodes)
     ids = {node: i for i, node in enumerate(order)}
 

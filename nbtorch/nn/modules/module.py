@@ -481,11 +481,11 @@ class Module:
 
             if events.LISTENERS:
                 events.emit(events.ModuleCall(self._module_id, _path_of(self),
-                                              type(self).__name__, True))
+                                              type(self).__name__, True, weakref.ref(self)))
             result = self.forward(*args, **kwargs)
             if events.LISTENERS:
                 events.emit(events.ModuleCall(self._module_id, _path_of(self),
-                                              type(self).__name__, False))
+                                              type(self).__name__, False, weakref.ref(self)))
 
             for hook_id, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
                 if hook_id in self._forward_hooks_always_called or \
