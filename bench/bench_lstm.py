@@ -4,12 +4,19 @@ on the last output, cross entropy and Adam.  nbtorch against PyTorch CPU, timed 
 The issue's target: nbtorch's step <= 1.5x PyTorch's.  The same seed gives both libraries the
 same initial weights, and the losses of the first step are printed as a sanity check.
 
+Two timings are printed: interleaved (one step of each library in turn, the shared protocol of
+bench/_common.py) and in blocks (all steps of one library, then all of the other).  On a machine
+with few cores they differ: interleaved, each library's worker threads (numpy's OpenBLAS,
+PyTorch's OpenMP pool) are still spinning when the other library starts, and both slow down.
+
 Run: python bench/bench_lstm.py [repeats]
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
+import time
 
 import numpy as np
 
@@ -59,10 +66,27 @@ def main(repeats: int = 30) -> dict:
         candidates["torch"] = make_step(torch, x, y)
         first = {name: fn() for name, fn in candidates.items()}
         print("first-step losses: " + ", ".join(f"{k} {v:.6f}" for k, v in first.items()))
+    title = f"LSTM {INPUT}->{HIDDEN}, seq {STEPS}, batch {BATCH} + Linear + CE, Adam: training step"
+    baseline = "torch" if torch is not None else None
     medians = interleaved_medians(candidates, repeats=repeats)
-    report(f"LSTM {INPUT}->{HIDDEN}, seq {STEPS}, batch {BATCH} + Linear + CE, Adam: "
-           "training step", medians, baseline="torch" if torch is not None else None)
+    report(title + " (interleaved)", medians, baseline=baseline)
+    report(title + " (in blocks)", block_medians(candidates, repeats), baseline=baseline)
     return medians
+
+
+def block_medians(candidates: dict, repeats: int) -> dict:
+    """``{name: median seconds}``, timing all repeats of one candidate before the next."""
+    out = {}
+    for name, fn in candidates.items():
+        for _ in range(3):
+            fn()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        out[name] = statistics.median(times)
+    return out
 
 
 if __name__ == "__main__":
