@@ -18,6 +18,22 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "Insta
            "InstanceNorm3d"]
 
 
+
+def make_affine_parameters(module, shape, affine: bool, bias: bool, factory: dict) -> None:
+    """The learnable scale (``weight``) and shift (``bias``) of a normalization layer, registered
+    as None where the layer has none, as PyTorch does (so state_dict keys match)."""
+    module.register_parameter("weight", Parameter(empty(shape, **factory)) if affine else None)
+    module.register_parameter("bias", Parameter(empty(shape, **factory)) if affine and bias
+                              else None)
+
+
+def reset_affine_parameters(module) -> None:
+    """Scale 1, shift 0: a normalization layer starts as a pure normalization."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
 class _NormBase(Module):
     """What batch and instance norm share: ``weight``/``bias`` of shape (num_features,) and the
     buffers ``running_mean``, ``running_var`` and ``num_batches_tracked`` (int64)."""
@@ -34,15 +50,7 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(empty(num_features, **factory))
-            if bias:
-                self.bias = Parameter(empty(num_features, **factory))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        make_affine_parameters(self, num_features, affine, bias, factory)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, **factory))
             self.register_buffer("running_var", ones(num_features, **factory))
@@ -62,10 +70,7 @@ class _NormBase(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine_parameters(self)
 
     def _check_input_dim(self, input) -> None:
         raise NotImplementedError
