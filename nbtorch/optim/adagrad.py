@@ -65,13 +65,8 @@ class Adagrad(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, default in (("foreach", None), ("maximize", False),
-                                 ("differentiable", False), ("fused", None)):
-                group.setdefault(key, default)
-        for p_state in self.state.values():
-            if p_state and not isinstance(p_state["step"], Tensor):  # an old plain number
-                p_state["step"] = step_counter(float(p_state["step"]))
+        self._upgrade_state((("foreach", None), ("maximize", False), ("differentiable", False),
+                             ("fused", None)))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient once; returns ``closure()``'s loss."""

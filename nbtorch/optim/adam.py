@@ -65,15 +65,9 @@ class Adam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, default in (("amsgrad", False), ("maximize", False), ("foreach", None),
-                                 ("capturable", False), ("differentiable", False),
-                                 ("decoupled_weight_decay", False), ("fused", None)):
-                group.setdefault(key, default)
-            for p in group["params"]:
-                p_state = self.state.get(p)
-                if p_state and not isinstance(p_state["step"], Tensor):  # an old plain number
-                    p_state["step"] = step_counter(float(p_state["step"]))
+        self._upgrade_state((("amsgrad", False), ("maximize", False), ("foreach", None),
+                             ("capturable", False), ("differentiable", False),
+                             ("decoupled_weight_decay", False), ("fused", None)))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient once; returns ``closure()``'s loss."""

@@ -189,6 +189,18 @@ class Optimizer:
             self.__dict__.setdefault(name, OrderedDict())
         self.defaults.setdefault("differentiable", False)
 
+    def _upgrade_state(self, group_defaults: tuple) -> None:
+        """After ``__setstate__``: fill options that older state dicts lack, and turn an old
+        plain-number ``step`` into the float tensor PyTorch keeps."""
+        from .._tensor import Tensor
+
+        for group in self.param_groups:
+            for key, default in group_defaults:
+                group.setdefault(key, default)
+        for p_state in self.state.values():
+            if p_state and "step" in p_state and not isinstance(p_state["step"], Tensor):
+                p_state["step"] = step_counter(float(p_state["step"]))
+
     def __repr__(self) -> str:
         text = self.__class__.__name__ + " ("
         for i, group in enumerate(self.param_groups):

@@ -65,15 +65,9 @@ class RMSprop(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, default in (("momentum", 0), ("centered", False), ("foreach", None),
-                                 ("maximize", False), ("differentiable", False),
-                                 ("capturable", False)):
-                group.setdefault(key, default)
-            for p in group["params"]:
-                p_state = self.state.get(p)
-                if p_state and not isinstance(p_state["step"], Tensor):  # an old plain number
-                    p_state["step"] = step_counter(float(p_state["step"]))
+        self._upgrade_state((("momentum", 0), ("centered", False), ("foreach", None),
+                             ("maximize", False), ("differentiable", False),
+                             ("capturable", False)))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient once; returns ``closure()``'s loss."""
