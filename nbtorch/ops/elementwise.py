@@ -7,6 +7,7 @@ against ``ctx.xp`` (see ``autograd/tensor_xp.py``).  Broadcasting is undone cent
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -530,70 +531,77 @@ class Clamp(Op):
         return g * mask
 
 
-class Maximum(Op):
+class _Extreme(Op):
+    """Base of the elementwise max/min ops: forward picks with ``_pick`` (an xp function name);
+    ``_beats(a, b)`` says where ``a`` is the one picked (and so gets the gradient)."""
+
+    _pick: str
+    _beats = staticmethod(operator.gt)
+
+    @classmethod
+    def _saving_forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return getattr(ctx.xp, cls._pick)(a, b)
+
+
+class _TieSplitting(_Extreme):
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        xp, beats = ctx.xp, ctx._fn._beats
+        share = xp.where(a == b, g * 0.5, g)
+        return xp.where(beats(b, a), 0.0, share), xp.where(beats(a, b), 0.0, share)
+
+
+class Maximum(_TieSplitting):
     """Maximum: y = max(a, b); the gradient goes to the larger input, split in half on ties"""
 
+    _pick, _beats = "maximum", staticmethod(operator.gt)
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return ctx.xp.maximum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        xp = ctx.xp
-        share = xp.where(a == b, g * 0.5, g)
-        return xp.where(a < b, 0.0, share), xp.where(b < a, 0.0, share)
+        return Maximum._saving_forward(ctx, a, b)
 
 
-class Minimum(Op):
+class Minimum(_TieSplitting):
     """Minimum: y = min(a, b); the gradient goes to the smaller input, split in half on ties"""
 
+    _pick, _beats = "minimum", staticmethod(operator.lt)
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return ctx.xp.minimum(a, b)
+        return Minimum._saving_forward(ctx, a, b)
 
+
+class _NanIgnoring(_Extreme):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         xp = ctx.xp
-        share = xp.where(a == b, g * 0.5, g)
-        return xp.where(a > b, 0.0, share), xp.where(b > a, 0.0, share)
+        to_a = (ctx._fn._beats(a, b) | (a == b)) | xp.isnan(b)
+        return xp.where(to_a, g, 0.0), xp.where(to_a, 0.0, g)
 
 
-class Fmax(Op):
+class Fmax(_NanIgnoring):
     """Fmax: y = max(a, b) ignoring NaN; the gradient goes to a where a >= b or b is NaN, else to
     b"""
 
+    _pick, _beats = "fmax", staticmethod(operator.gt)
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return ctx.xp.fmax(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        xp = ctx.xp
-        to_a = (a >= b) | xp.isnan(b)
-        return xp.where(to_a, g, 0.0), xp.where(to_a, 0.0, g)
+        return Fmax._saving_forward(ctx, a, b)
 
 
-class Fmin(Op):
+class Fmin(_NanIgnoring):
     """Fmin: y = min(a, b) ignoring NaN; the gradient goes to a where a <= b or b is NaN, else to
     b"""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return ctx.xp.fmin(a, b)
+    _pick, _beats = "fmin", staticmethod(operator.lt)
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        xp = ctx.xp
-        to_a = (a <= b) | xp.isnan(b)
-        return xp.where(to_a, g, 0.0), xp.where(to_a, 0.0, g)
+    def forward(ctx, a, b):
+        return Fmin._saving_forward(ctx, a, b)
 
 
 class Where(Op):
