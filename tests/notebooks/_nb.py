@@ -10,6 +10,7 @@ import contextlib
 import io
 import os
 import pathlib
+import re
 import shutil
 
 import nbclient
@@ -20,19 +21,22 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 IMPORT_LINE = "import nbtorch as torch"
 
 
-def execute(path: pathlib.Path, cwd: pathlib.Path, replace_import: str | None = None):
+def execute(path: pathlib.Path, cwd: pathlib.Path, as_pytorch: bool = False):
     """Run a copy of the notebook in ``cwd``; nbclient raises CellExecutionError on any error.
 
     The kernel imports nbtorch from this checkout (PYTHONPATH), whatever else is installed.
-    ``replace_import`` swaps ``import nbtorch as torch`` in the first code cell (the oracle).
+    ``as_pytorch`` runs it on PyTorch itself (the oracle): the first code cell's imports of
+    nbtorch (``import nbtorch as torch``, ``from nbtorch import nn``, ...) become imports of torch.
     """
     copy = cwd / path.name
     shutil.copy(path, copy)
     nb = nbformat.read(copy, as_version=4)
-    if replace_import is not None:
+    if as_pytorch:
         setup = next(c for c in nb.cells if c.cell_type == "code")
         assert IMPORT_LINE in setup.source, f"{path.name}: first code cell lacks {IMPORT_LINE!r}"
-        setup.source = setup.source.replace(IMPORT_LINE, replace_import)
+        assert "viz" not in setup.source, f"{path.name} uses nbtorch.viz: PyTorch has none"
+        source = re.sub(r"\bnbtorch\b", "torch", setup.source)
+        setup.source = source.replace("import torch as torch", "import torch")
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),

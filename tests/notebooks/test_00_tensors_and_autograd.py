@@ -57,7 +57,7 @@ def _printed(nb) -> list[tuple[str, str]]:
 def test_intro_is_plain_pytorch(executed, tmp_path):
     """With ``import torch`` the notebook runs unchanged and prints the same (PyTorch oracle)."""
     pytest.importorskip("torch")
-    theirs = execute(ROOT / "notebooks" / INTRO, tmp_path, replace_import="import torch")
+    theirs = execute(ROOT / "notebooks" / INTRO, tmp_path, as_pytorch=True)
     for (source, ours), (_, real) in zip(_printed(executed(INTRO)), _printed(theirs), strict=True):
         assert ours == real, f"nbtorch and PyTorch print differently for the cell:\n{source}"
 
