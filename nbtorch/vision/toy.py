@@ -1,13 +1,14 @@
 """Small 2-D datasets for first experiments, generated offline with numpy: ``make_moons``,
-``make_circles``, ``make_spirals``, ``make_blobs``; and ``load_digits``, the 8 x 8 digits that
+``make_circles``, ``make_spirals``, ``make_blobs``; ``make_shapes``, small noisy images of
+simple shapes for first convolutional networks; and ``load_digits``, the 8 x 8 digits that
 scikit-learn ships (read from scikit-learn's own copy when it is installed; nbtorch does not
 redistribute the data).
 
-Each returns ``(X, y)``: ``X`` a float32 tensor (n_samples, n_features), ``y`` an int64 tensor of
-class labels.  ``random_state`` (an int, a ``numpy.random.Generator`` or None for fresh
-randomness) makes a dataset reproducible.  The deterministic parts follow scikit-learn's
-definitions (the same moons, circles and blob layout), the random draws are numpy's
-``default_rng``, not scikit-learn's legacy ``RandomState``.
+Each returns ``(X, y)``: ``X`` a float32 tensor (n_samples, n_features), or (n_samples, 1, size,
+size) images for ``make_shapes``, ``y`` an int64 tensor of class labels.  ``random_state`` (an
+int, a ``numpy.random.Generator`` or None for fresh randomness) makes a dataset reproducible.
+The deterministic parts follow scikit-learn's definitions (the same moons, circles and blob
+layout), the random draws are numpy's ``default_rng``, not scikit-learn's legacy ``RandomState``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import numpy as np
 from .._tensor import Tensor
 from ..ops.creation import from_numpy
 
-__all__ = ["make_moons", "make_circles", "make_spirals", "make_blobs", "load_digits"]
+__all__ = ["make_moons", "make_circles", "make_spirals", "make_blobs", "make_shapes", "SHAPES",
+           "load_digits"]
 
 
 def _split(n_samples: int, n_parts: int) -> list[int]:
@@ -118,6 +120,68 @@ def make_blobs(n_samples: int = 100, n_features: int = 2, *, centers=None,
         Xs.append(centers[k] + rng.normal(scale=stds[k], size=(n, n_features)))
         ys.append(np.full(n, k))
     return _finish(np.concatenate(Xs), np.concatenate(ys), shuffle, None, rng)
+
+
+SHAPES = ("square", "circle", "cross", "horizontal bar", "vertical bar")
+
+
+def _draw_shape(kind: str, size: int, rng) -> np.ndarray:
+    """One ``size`` x ``size`` image (0 background, 1 ink) of ``kind``, of random extent and
+    position: outlines (square, circle) and strokes (cross, bars) one or two pixels thick."""
+    img = np.zeros((size, size))
+    rows, cols = np.mgrid[0:size, 0:size]
+    side = int(rng.integers(max(5, size * 3 // 8), max(6, size * 3 // 4) + 1))  # extent
+    thick = max(1, size // 16)
+    r0, c0 = (int(v) for v in rng.integers(0, size - side + 1, size=2))
+    inside = (rows >= r0) & (rows < r0 + side) & (cols >= c0) & (cols < c0 + side)
+    if kind == "square":
+        edge = ((rows < r0 + thick) | (rows >= r0 + side - thick)
+                | (cols < c0 + thick) | (cols >= c0 + side - thick))
+        img[inside & edge] = 1.0
+    elif kind == "circle":
+        radius = (side - 1) / 2
+        dist = np.hypot(rows - (r0 + radius), cols - (c0 + radius))
+        img[np.abs(dist - radius + (thick - 1) / 2) < thick / 2 + 0.1] = 1.0
+    elif kind == "cross":
+        mid = side // 2
+        img[inside & (np.abs(rows - r0 - mid) < thick)] = 1.0
+        img[inside & (np.abs(cols - c0 - mid) < thick)] = 1.0
+    elif kind in ("horizontal bar", "vertical bar"):
+        along, across = (cols, rows) if kind == "horizontal bar" else (rows, cols)
+        start = c0 if kind == "horizontal bar" else r0
+        offset = int(rng.integers(0, size - 2 * thick + 1))  # anywhere across the image
+        img[(along >= start) & (along < start + side)
+            & (across >= offset) & (across < offset + 2 * thick)] = 1.0
+    else:
+        raise ValueError(f"unknown shape {kind!r}; choose from {SHAPES}")
+    return img
+
+
+def make_shapes(n_samples: int = 100, *, size: int = 16, shapes=SHAPES, noise: float = 0.1,
+                shuffle: bool = True, random_state=None) -> tuple[Tensor, Tensor]:
+    """Grayscale images (n_samples, 1, size, size) of simple shapes at random places and sizes,
+    plus Gaussian pixel ``noise``; label k is the shape ``shapes[k]`` (default ``SHAPES``:
+    square and circle outlines, a plus-shaped cross, horizontal and vertical bars).  Classes
+    are balanced.  A stand-in for MNIST that needs no download.
+
+    >>> X, y = make_shapes(10, size=12, noise=0.0, shuffle=False, random_state=0)
+    >>> X.shape, X.dtype, y.tolist()
+    (torch.Size([10, 1, 12, 12]), torch.float32, [0, 0, 1, 1, 2, 2, 3, 3, 4, 4])
+    >>> sorted(set(X.flatten().tolist()))
+    [0.0, 1.0]
+    """
+    if size < 8:
+        raise ValueError(f"make_shapes: size must be at least 8, got {size}")
+    shapes = tuple(shapes)
+    for kind in shapes:
+        if kind not in SHAPES:
+            raise ValueError(f"unknown shape {kind!r}; choose from {SHAPES}")
+    rng = np.random.default_rng(random_state)
+    counts = _split(n_samples, len(shapes))
+    X = np.stack([_draw_shape(kind, size, rng) for kind, n in zip(shapes, counts)
+                  for _ in range(n)]) if n_samples else np.zeros((0, size, size))
+    y = np.concatenate([np.full(n, k) for k, n in enumerate(counts)])
+    return _finish(X[:, None], y, shuffle, noise, rng)
 
 
 def _read_digits_csv(path: str) -> tuple[np.ndarray, np.ndarray]:

@@ -123,4 +123,72 @@ def test_real_digits():
 
 def test_module_exports():
     assert set(toy.__all__) == {"make_moons", "make_circles", "make_spirals", "make_blobs",
-                                "load_digits"}
+                                "make_shapes", "SHAPES", "load_digits"}
+
+
+# --- make_shapes: small images for a first CNN ----------------------------------------------------
+def test_shapes_images_dtypes_balance_and_seed():
+    X, y = toy.make_shapes(53, size=16, random_state=0)
+    assert tuple(X.shape) == (53, 1, 16, 16) and X.dtype == nbtorch.float32
+    assert tuple(y.shape) == (53,) and y.dtype == nbtorch.int64
+    assert np.bincount(y.numpy()).tolist() == [11, 11, 11, 10, 10]
+    X2, y2 = toy.make_shapes(53, size=16, random_state=0)
+    np.testing.assert_array_equal(X.numpy(), X2.numpy())
+    np.testing.assert_array_equal(y.numpy(), y2.numpy())
+    X3, _ = toy.make_shapes(53, size=16, random_state=1)
+    assert not np.array_equal(X.numpy(), X3.numpy())
+    noisy = X.numpy()
+    assert 0.05 < noisy.std() and noisy.min() < 0 < noisy.max()  # ink plus Gaussian noise
+    X4, y4 = toy.make_shapes(7, size=20, shapes=("cross", "square"), noise=0.0, random_state=0)
+    assert tuple(X4.shape) == (7, 1, 20, 20) and set(y4.tolist()) == {0, 1}
+
+
+def _ink(kind, n=40, size=16):
+    X, _ = toy.make_shapes(n, size=size, shapes=(kind,), noise=0.0, random_state=0)
+    return X.numpy()[:, 0]
+
+
+def test_shapes_geometry():
+    """Each class is what its name says: lines where they should be, the inside left empty."""
+    for img in _ink("horizontal bar"):  # ink in exactly two adjacent rows
+        rows = np.flatnonzero(img.any(1))
+        assert len(rows) == 2 and rows[1] == rows[0] + 1 and img.sum() >= 2 * 6
+    for img in _ink("vertical bar"):
+        cols = np.flatnonzero(img.any(0))
+        assert len(cols) == 2 and cols[1] == cols[0] + 1
+    for img in _ink("square"):  # a hollow box: full border, empty inside
+        r, c = np.flatnonzero(img.any(1)), np.flatnonzero(img.any(0))
+        box = img[r[0]:r[-1] + 1, c[0]:c[-1] + 1]
+        assert box.shape[0] == box.shape[1] >= 5
+        assert box[0].all() and box[-1].all() and box[:, 0].all() and box[:, -1].all()
+        assert not box[1:-1, 1:-1].any()
+    for img in _ink("cross"):  # one full row and one full column of the box, nothing else
+        r, c = np.flatnonzero(img.any(1)), np.flatnonzero(img.any(0))
+        box = img[r[0]:r[-1] + 1, c[0]:c[-1] + 1]
+        assert box.all(1).sum() == 1 and box.all(0).sum() == 1
+        assert box.sum() == box.shape[0] + box.shape[1] - 1
+    for img in _ink("circle"):  # a ring: the center is empty, the corners of its box too
+        r, c = np.flatnonzero(img.any(1)), np.flatnonzero(img.any(0))
+        box = img[r[0]:r[-1] + 1, c[0]:c[-1] + 1]
+        n = box.shape[0]
+        assert box.shape[0] == box.shape[1] and box[n // 2, n // 2] == 0
+        assert box[0, 0] == box[0, -1] == box[-1, 0] == box[-1, -1] == 0
+
+
+def test_shapes_all_fit_in_the_image():
+    X, _ = toy.make_shapes(200, size=16, noise=0.0, random_state=2)
+    assert X.numpy().sum(axis=(1, 2, 3)).min() >= 6  # nothing drawn off the edge and lost
+
+
+def test_shapes_bad_arguments():
+    with pytest.raises(ValueError, match="unknown shape 'star'"):
+        toy.make_shapes(4, shapes=("square", "star"))
+    with pytest.raises(ValueError, match="size must be at least 8"):
+        toy.make_shapes(4, size=5)
+
+
+def test_shapes_train_with_a_loader():
+    X, y = toy.make_shapes(32, random_state=0)
+    loader = nbtorch.utils.data.DataLoader(nbtorch.utils.data.TensorDataset(X, y), batch_size=8)
+    xb, yb = next(iter(loader))
+    assert tuple(xb.shape) == (8, 1, 16, 16) and yb.dtype == nbtorch.int64
