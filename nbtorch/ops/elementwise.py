@@ -1028,6 +1028,26 @@ def lerp(input, end, weight):
     return add(input, mul(weight, sub(end, input)))
 
 
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 * tensor2`` (Adam's and RMSprop's running average of g²).
+
+    >>> import nbtorch as torch
+    >>> torch.zeros(2).addcmul(torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0]), value=0.5)
+    tensor([1.5000, 4.0000])
+    """
+    return add(input, mul(mul(tensor1, value), tensor2) if value != 1 else mul(tensor1, tensor2))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 / tensor2`` (Adam's step: θ + (-lr·m) / denom).
+
+    >>> import nbtorch as torch
+    >>> torch.ones(2).addcdiv(torch.tensor([1.0, 2.0]), torch.tensor([4.0, 4.0]), value=-1)
+    tensor([0.7500, 0.5000])
+    """
+    return add(input, div(mul(tensor1, value), tensor2) if value != 1 else div(tensor1, tensor2))
+
+
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """Replace NaN and infinities by finite numbers (gradient passes where the value was finite)."""
     xp = backend.xp_of(input._data)
@@ -1154,7 +1174,8 @@ METHODS = {
     "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "erf": erf, "sign": sign, "floor": floor,
     "ceil": ceil, "round": round, "trunc": trunc, "fix": trunc, "frac": frac, "clamp": clamp,
     "clip": clamp, "clamp_min": clamp_min, "clamp_max": clamp_max, "maximum": maximum,
-    "minimum": minimum, "fmax": fmax, "fmin": fmin, "lerp": lerp, "nan_to_num": nan_to_num,
+    "minimum": minimum, "fmax": fmax, "fmin": fmin, "lerp": lerp, "addcmul": addcmul,
+    "addcdiv": addcdiv, "nan_to_num": nan_to_num,
     "where": lambda self, condition, other: where(condition, self, other),
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "less": lt,
     "greater_equal": ge, "less_equal": le, "not_equal": ne, "logical_and": logical_and,
@@ -1167,6 +1188,7 @@ METHODS = {
 INPLACE = (
     "add", "sub", "mul", "div", "neg", "pow", "remainder", "fmod", "exp", "log", "log1p", "expm1",
     "sqrt", "rsqrt", "reciprocal", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sign", "floor",
-    "ceil", "round", "trunc", "clamp", "clamp_min", "clamp_max", "lerp", "nan_to_num",
-    "logical_not", "square", "erf", "subtract", "multiply", "divide", "true_divide", "floor_divide",
+    "ceil", "round", "trunc", "clamp", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv",
+    "nan_to_num", "logical_not", "square", "erf", "subtract", "multiply", "divide", "true_divide",
+    "floor_divide",
 )

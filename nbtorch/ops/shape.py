@@ -850,6 +850,44 @@ def broadcast_tensors(*tensors):
     return tuple(t if t._data.shape == shape else expand(t, shape) for t in tensors)
 
 
+def meshgrid(*tensors, indexing: str | None = None):
+    """Coordinate grids from 0-D or 1-D tensors, as expanded views: with ``indexing="ij"`` output
+    k varies along dim k; ``"xy"`` (numpy's and matplotlib's convention) swaps the first two dims.
+
+    >>> import nbtorch as torch
+    >>> gx, gy = torch.meshgrid(torch.tensor([1, 2, 3]), torch.tensor([4, 5]), indexing="xy")
+    >>> gx.shape, gy.tolist()
+    (torch.Size([2, 3]), [[4, 4, 4], [5, 5, 5]])
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: '
+                           f"{indexing}")
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    if any(t.dtype is not tensors[0].dtype for t in tensors):
+        raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError("torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
+                               f"got a tensor of shape {list(t.shape)}")
+    sizes = [t.numel() for t in tensors]
+    if indexing == "xy" and len(tensors) >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    grids = []
+    for k, t in enumerate(tensors):
+        dim = 1 - k if indexing == "xy" and k < 2 and len(tensors) >= 2 else k
+        shape = [1] * len(tensors)
+        shape[dim] = -1
+        grids.append(expand(reshape(t, shape), sizes))
+    return tuple(grids)
+
+
 def repeat(input, *repeats):
     """``input`` tiled ``repeats[i]`` times along dim i (a copy); extra leading counts add dims.
 
@@ -1344,9 +1382,10 @@ def _metadata_inplace(function):
 __all__ = [
     "reshape", "flatten", "ravel", "unflatten", "permute", "transpose", "swapaxes", "swapdims",
     "t", "movedim", "moveaxis", "squeeze", "unsqueeze", "broadcast_to", "broadcast_shapes",
-    "broadcast_tensors", "tile", "narrow", "select", "diagonal", "split", "chunk", "tensor_split",
-    "unbind", "cat", "concat", "concatenate", "stack", "atleast_1d", "atleast_2d", "atleast_3d",
-    "hstack", "vstack", "row_stack", "dstack", "column_stack", "flip", "fliplr", "flipud", "roll",
+    "broadcast_tensors", "meshgrid", "tile", "narrow", "select", "diagonal", "split", "chunk",
+    "tensor_split", "unbind", "cat", "concat", "concatenate", "stack", "atleast_1d", "atleast_2d",
+    "atleast_3d", "hstack", "vstack", "row_stack", "dstack", "column_stack", "flip", "fliplr",
+    "flipud", "roll",
 ]
 
 METHODS = {

@@ -168,6 +168,13 @@ BROADCAST = [
     ("lerp_tensor_weight", lambda m, x, y, w: m.lerp(x, y, w), lambda x, y, w: x + w * (y - x),
      [A, B, ROW]),
     ("remainder_0d", lambda m, x, y: m.remainder(x, y), np.remainder, [A, np.array(0.95)]),
+    ("addcmul", lambda m, x, y, z: m.addcmul(x, y, z, value=0.5),
+     lambda x, y, z: x + 0.5 * y * z, [A, B, ROW]),
+    ("addcmul_method", lambda m, x, y, z: x.addcmul(y, z), lambda x, y, z: x + y * z, [COL, A, B]),
+    ("addcdiv", lambda m, x, y, z: m.addcdiv(x, y, z, value=-2),
+     lambda x, y, z: x - 2 * y / z, [A, B, POS]),
+    ("addcdiv_method", lambda m, x, y, z: x.addcdiv(y, z), lambda x, y, z: x + y / z,
+     [ROW, A, POS]),
 ]
 
 
@@ -208,6 +215,7 @@ def test_table_covers_every_public_math_function():
         "absolute", "sin", "cos", "tan", "atan", "arctan", "tanh", "sigmoid", "relu", "erf",
         "sign", "floor", "ceil", "round", "trunc", "fix", "frac", "clamp", "clip", "clamp_min",
         "clamp_max", "maximum", "minimum", "fmax", "fmin", "lerp", "nan_to_num", "where",
+        "addcmul", "addcdiv",
     }
     missing = {n for n in differentiable if n not in in_table}
     assert not missing
@@ -649,6 +657,10 @@ INPLACE = [
     ("clamp_min_", lambda x, m: x.clamp_min_(0.5)),
     ("clamp_max_", lambda x, m: x.clamp_max_(0.5)),
     ("lerp_", lambda x, m: x.lerp_(m.tensor(B, dtype=m.float32), 0.25)),
+    ("addcmul_", lambda x, m: x.addcmul_(m.tensor(B, dtype=m.float32),
+                                         m.tensor(ROW, dtype=m.float32), value=0.1)),
+    ("addcdiv_", lambda x, m: x.addcdiv_(m.tensor(B, dtype=m.float32),
+                                         m.tensor(POS, dtype=m.float32), value=-0.5)),
     ("square_", lambda x, m: x.square_()),
     ("erf_", lambda x, m: x.erf_()),
     ("reciprocal_", lambda x, m: x.reciprocal_()),

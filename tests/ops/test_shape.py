@@ -81,6 +81,14 @@ CASES = [
      [arr(3), np.zeros((2, 3), dtype=np.int64)]),
     ("broadcast_to", lambda m, x: m.broadcast_to(x, (2, 3, 4)),
      lambda x: np.broadcast_to(x, (2, 3, 4)), [arr(3, 1)]),
+    ("meshgrid_ij", lambda m, x, y: m.meshgrid(x, y, indexing="ij")[0] * 1
+     + m.meshgrid(x, y, indexing="ij")[1] * 2,
+     lambda x, y: np.meshgrid(x, y, indexing="ij")[0] + 2 * np.meshgrid(x, y, indexing="ij")[1],
+     [arr(3), arr(4)]),
+    ("meshgrid_xy", lambda m, x, y, z: m.meshgrid([x, y, z], indexing="xy")[0] * 1
+     + m.meshgrid(x, y, z, indexing="xy")[1] * 2 + m.meshgrid(x, y, z, indexing="xy")[2] * 3,
+     lambda x, y, z: sum((k + 1) * g for k, g in enumerate(np.meshgrid(x, y, z, indexing="xy"))),
+     [arr(3), arr(4), arr(2)]),
     ("broadcast_tensors", lambda m, x, y: m.broadcast_tensors(x, y)[0] * 1
      + m.broadcast_tensors(x, y)[1] * 2, lambda x, y: x + 2 * y, [arr(2, 1), arr(3)]),
     ("repeat", lambda m, x: x.repeat(2, 1, 3), lambda x: np.tile(x, (2, 1, 3)), [arr(2, 3)]),
@@ -256,6 +264,11 @@ ERRORS = [
      "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension 0"),
     (lambda m: m.broadcast_tensors(m.zeros(2, 3), m.zeros(4)), RuntimeError,
      "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1"),
+    (lambda m: m.meshgrid(m.zeros(2), m.zeros(3), indexing="yx"), RuntimeError,
+     'torch.meshgrid: indexing must be one of "xy" or "ij", but received: yx'),
+    (lambda m: m.meshgrid(m.zeros(2), m.zeros(3, dtype=m.int64), indexing="ij"), RuntimeError,
+     "meshgrid expects all tensors to have the same dtype"),
+    (lambda m: m.meshgrid(indexing="xy"), RuntimeError, "meshgrid expects a non-empty TensorList"),
     (lambda m: m.broadcast_shapes((2, 3), (4,)), RuntimeError,
      "Attempting to broadcast a dimension of length 4 at -1! Mismatching argument at index 1 had "
      "(4,); but expected shape should be broadcastable to [2, 3]"),
@@ -385,6 +398,8 @@ SHAPES = [
     lambda m: m.atleast_2d(m.zeros(3), m.tensor(1.0))[1].shape,
     lambda m: m.atleast_1d([m.tensor(1.0), m.zeros(2)])[0].shape,
     lambda m: m.broadcast_shapes((2, 1), (4,), 1),
+    lambda m: [g.tolist() for g in m.meshgrid(m.tensor(1.0), m.arange(2.0), indexing="xy")],
+    lambda m: [g.shape for g in m.meshgrid(m.arange(3), indexing="ij")],
     lambda m: m.cat([m.zeros(2, dtype=m.int64), m.zeros(2)]).dtype,
     lambda m: m.cat([m.zeros(2, dtype=m.int32), m.zeros(2, dtype=m.bool)]).dtype,
     lambda m: m.cat([m.zeros(2, dtype=m.float16), m.zeros(2, dtype=m.int64)]).dtype,
@@ -455,6 +470,15 @@ def test_identity_cases_return_the_input():
     assert x.flatten(1, 1) is x
     a, b = nbtorch.broadcast_tensors(x, nbtorch.zeros(3))
     assert a is x and b.shape == (2, 3)
+
+
+def test_meshgrid_gives_views_and_warns_without_indexing():
+    x, y = nbtorch.arange(3.0), nbtorch.arange(2.0)
+    with pytest.warns(UserWarning, match="pass the indexing argument"):
+        gx, gy = nbtorch.meshgrid(x, y)
+    assert gx.shape == gy.shape == (3, 2)
+    gx, gy = nbtorch.meshgrid(x, y, indexing="xy")
+    assert gx._base is x and gy._base is y and gx.stride() == (0, 1)
 
 
 # --- in-place ops on views: gradients against PyTorch ---------------------------------------------
