@@ -48,7 +48,7 @@ class Tensor:
     tensor([1., 2.], requires_grad=True)
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version",
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vbox",
                  "__dict__", "__weakref__")
     # Rarely set state lives in the instance __dict__, with these class-level defaults.
     _accumulator = None
@@ -72,7 +72,7 @@ class Tensor:
         self._requires_grad = False
         self.grad = self.grad_fn = None
         self._output_nr = 0
-        self._version = [0]
+        self._vbox = [0]
 
     @staticmethod
     def _wrap(data, requires_grad: bool = False) -> Tensor:
@@ -84,7 +84,7 @@ class Tensor:
         t._requires_grad = requires_grad
         t.grad = t.grad_fn = None
         t._output_nr = 0
-        t._version = [0]
+        t._vbox = [0]
         return t
 
     # --- metadata --------------------------------------------------------------------------------
@@ -167,8 +167,10 @@ class Tensor:
         return self._output_nr
 
     @property
-    def _version_number(self) -> int:
-        return self._version[0]
+    def _version(self) -> int:
+        """PyTorch's version counter: how many times the tensor (or a view of its memory) was
+        modified in place. nbtorch keeps it in ``_vbox``, a one-element list that views share."""
+        return self._vbox[0]
 
     @property
     def names(self):
@@ -219,7 +221,7 @@ class Tensor:
         False
         """
         t = Tensor._wrap(self._data)
-        t._version = self._version
+        t._vbox = self._vbox
         return t
 
     def detach_(self) -> Tensor:
@@ -384,7 +386,7 @@ class Tensor:
         new.grad = None if self.grad is None else self.grad.__deepcopy__(memo)
         new.grad_fn = None
         new._output_nr = 0
-        new._version = [0]
+        new._vbox = [0]
         new.__dict__.update({k: v for k, v in self.__dict__.items()
                              if k not in ("_accumulator", "_hooks", "_base", "_view_chain")})
         memo[id(self)] = new

@@ -189,7 +189,7 @@ def fill_(self, value) -> Tensor:
 
     if not (GRAD.enabled and self._requires_grad):
         self._data[...] = value
-        self._version[0] += 1
+        self._vbox[0] += 1
         return self
     return _overwrite(self, value)
 

@@ -338,12 +338,27 @@ def test_detach_shares_memory_and_version():
     x = nbtorch.tensor([1.0, 2.0], requires_grad=True)
     d = x.detach()
     assert not d.requires_grad and d.is_leaf
-    before = x._version[0]
+    before = x._version
     d.add_(1)
     assert x.tolist() == [2.0, 3.0]
-    assert x._version[0] == d._version[0] == before + 1  # one version counter
+    assert x._version == d._version == before + 1  # one version counter
     assert d.data_ptr() == x.data_ptr()
     assert d.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
+
+
+@pytest.mark.parametrize("lib", ["nbtorch", pytest.param("torch", marks=needs_torch)])
+def test_version_reads_as_an_int(lib):
+    """``t._version`` is PyTorch's int (notebook 08 teaches with it); views share the counter."""
+    m = nbtorch if lib == "nbtorch" else real_torch
+    a = m.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    s = (a * 2).sigmoid()
+    seen = [f"{s._version}"]
+    s += 1
+    seen.append(str(s._version))
+    s[:2].mul_(2)  # through a view: one counter
+    seen.append(repr(s._version))
+    assert seen == ["0", "1", "2"]
+    assert s._version == 2 and s._version != 3 and int(s._version) == 2
 
 
 def test_detach_in_place():
@@ -493,12 +508,12 @@ def test_new_methods_requires_grad():
 
 def test_zero_fill_copy(device):
     t = nbtorch.tensor([1.0, 2.0], device=device)
-    v = t._version[0]
+    v = t._version
     assert t.zero_() is t and t.cpu().tolist() == [0.0, 0.0]
     assert t.fill_(2.5) is t and t.cpu().tolist() == [2.5, 2.5]
     assert t.fill_(nbtorch.tensor(-1.0)) is t and t.cpu().tolist() == [-1.0, -1.0]
     assert t.copy_(nbtorch.tensor([3.0, 4.0], device=device)) is t
-    assert t.cpu().tolist() == [3.0, 4.0] and t._version[0] == v + 4
+    assert t.cpu().tolist() == [3.0, 4.0] and t._version == v + 4
     t.copy_(nbtorch.tensor([5.0, 6.0]))  # from the CPU, whatever t's device
     assert t.cpu().tolist() == [5.0, 6.0]
     i = nbtorch.tensor([1, 2], device=device)

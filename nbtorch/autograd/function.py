@@ -124,7 +124,7 @@ class Node:
                 if payload[1][0] != version:
                     return tuple([_unpack(self, e, True) for e in saved])  # raises
                 out.append(payload[0])
-            elif payload._version[0] != version:
+            elif payload._vbox[0] != version:
                 return tuple([_unpack(self, e, True) for e in saved])  # raises
             else:
                 out.append(payload._data)
@@ -194,6 +194,9 @@ class Node:
                 MODE.arrays = arrays
             if not isinstance(result, tuple):
                 result = (result,)
+            for r in result:
+                if r is not None and not isinstance(r, Tensor):
+                    raise RuntimeError(f"expected Variable or None (got {type(r).__name__})")
             if not create_graph:
                 result = tuple(r._data if isinstance(r, Tensor) else r for r in result)
         edges = self.next_functions
@@ -330,7 +333,7 @@ class AccumulateGrad(Node):
             var.grad = Tensor._wrap(old._data + grad._data)
         else:
             old._data += grad._data
-            old._version[0] += 1
+            old._vbox[0] += 1
         if events.LISTENERS:
             events.emit(events.GradAccumulated(id(var), tuple(var._data.shape),
                                                float(backend.xp_of(grad._data).linalg.norm(
@@ -422,16 +425,16 @@ def _pack(node: Node, items, inputs, outputs) -> tuple:
         raw = item._data if isinstance(item, Tensor) else item
         for t in inputs:
             if isinstance(t, Tensor) and (t is item or t._data is raw):
-                packed.append((0, t, t._version[0]))
+                packed.append((0, t, t._vbox[0]))
                 break
         else:
             for nr, out in enumerate(outputs):
                 if out is item or out._data is raw:
-                    packed.append((1, (out._data, out._version, nr), out._version[0]))
+                    packed.append((1, (out._data, out._vbox, nr), out._vbox[0]))
                     break
             else:
                 if isinstance(item, Tensor):
-                    packed.append((2, item, item._version[0]))
+                    packed.append((2, item, item._vbox[0]))
                 else:  # an array or number that no tensor owns: nothing can modify it
                     packed.append((3, item, 0))
     return tuple(packed)
@@ -452,11 +455,11 @@ def _unpack(node: Node, entry, as_arrays: bool):
         if as_arrays:
             return data
         t = Tensor._wrap(data, requires_grad=True)
-        t.grad_fn, t._output_nr, t._version = node, nr, box
+        t.grad_fn, t._output_nr, t._vbox = node, nr, box
         return t
-    if payload._version[0] != version:
+    if payload._vbox[0] != version:
         fn = payload.grad_fn
-        _raise_modified(node, payload._data, payload._version[0], version,
+        _raise_modified(node, payload._data, payload._vbox[0], version,
                         output_of=fn.name() if fn is not None else None, nr=payload._output_nr)
     return payload._data if as_arrays else payload
 
@@ -611,7 +614,7 @@ class Op(Function):
             out._requires_grad = False
             out.grad = out.grad_fn = None
             out._output_nr = 0
-            out._version = [0]
+            out._vbox = [0]
             if cls._is_view:
                 _share_version(cls, ctx.xp, args[0], out, kwargs)
             if edges is not None:
@@ -657,7 +660,7 @@ def _share_version(op, xp, source, view, params) -> None:
     """A view shares its base's version counter, and remembers how to make itself from the base
     (replayed when the view is modified in place, to rebase the base's history)."""
     if view._data is source._data or xp.may_share_memory(view._data, source._data):
-        view._version = source._version
+        view._vbox = source._vbox
         if source._base is None:
             view._base, view._view_chain = source, ((op, params),)
         else:

@@ -35,7 +35,7 @@ class Parameter(Tensor):
         param._requires_grad = bool(requires_grad)
         param.grad = param.grad_fn = None
         param._output_nr = 0
-        param._version = data._version
+        param._vbox = data._vbox
         return param
 
     def __init__(self, data=None, requires_grad: bool = True):

@@ -381,7 +381,8 @@ def _index_items(key) -> tuple:
         return key
     # PyTorch (like old numpy) reads a short list holding sequences, slices, None, ... as a tuple.
     if isinstance(key, list) and len(key) < 32 and any(
-            k is None or k is Ellipsis or isinstance(k, (list, tuple, slice, Tensor, np.ndarray))
+            k is None or k is Ellipsis
+            or isinstance(k, (list, tuple, range, slice, Tensor, np.ndarray))
             for k in key):
         return tuple(key)
     return (key,)
@@ -404,7 +405,7 @@ def _classify(item, xp, dev):
         return "int", int(item)
     if isinstance(item, Tensor):
         data = backend.to_device(item._data, dev)
-    elif isinstance(item, (list, tuple, np.ndarray)):
+    elif isinstance(item, (list, tuple, range, np.ndarray)):
         data = np.asarray(item)
         if data.size == 0 and data.dtype.kind == "f":  # x[[]]: an empty index list
             data = data.astype(np.int64)
@@ -632,7 +633,7 @@ def setitem(self: Tensor, key, value) -> None:
             ) from None
         raise _value_shape_error(data, parsed, raw) from None
     if not recording:
-        self._version[0] += 1
+        self._vbox[0] += 1
         return
     op = SetItem if parsed.adv is None else IndexPut
     commit(self, op.apply(self, value, key=parsed.key, written=True))

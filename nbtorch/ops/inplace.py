@@ -99,7 +99,7 @@ def commit(self: Tensor, result: Tensor) -> Tensor:
         _keep_original(self, result)
     if data is not self._data:
         self._data[...] = data
-    self._version[0] += 1
+    self._vbox[0] += 1
     if not recording:
         return self
     if result._data.dtype != self._data.dtype or result._data.shape != self._data.shape:

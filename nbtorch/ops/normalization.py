@@ -146,4 +146,4 @@ def _update_running(running, mean, var, n: int, momentum: float) -> None:
             data = stat._data
             data *= 1 - momentum
             data += (batch.reshape(-1) * momentum).astype(data.dtype, copy=False)
-            stat._version[0] += 1
+            stat._vbox[0] += 1

@@ -74,7 +74,7 @@ def _into(out, result: Tensor) -> Tensor:
     if out is None:
         return result
     out._data = result._data.astype(out._data.dtype, copy=False)
-    out._version[0] += 1
+    out._vbox[0] += 1
     return out
 
 
@@ -120,7 +120,7 @@ def _fill(self: Tensor, values, backward_name: str) -> Tensor:
     if GRAD.enabled and self._requires_grad:
         return commit(self, _SAMPLERS[backward_name].apply(self, values=values))
     self._data[...] = values
-    self._version[0] += 1
+    self._vbox[0] += 1
     return self
 
 

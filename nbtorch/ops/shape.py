@@ -482,7 +482,7 @@ def _view_dtype(input, dtype: _dtype.dtype):
             f"{data.shape[-1] if data.ndim else 0}"
         )
     out = Tensor._wrap(data.view(dtype.np))
-    out._version = input._version
+    out._vbox = input._vbox
     return out
 
 
@@ -1119,7 +1119,7 @@ def _write_out(out, result):
         out._data = result._data.astype(out._data.dtype)
     else:
         out._data[...] = result._data
-    out._version[0] += 1
+    out._vbox[0] += 1
     return out
 
 
@@ -1371,7 +1371,7 @@ def _metadata_inplace(function):
             self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
         if self._base is not None:  # still a view of the same base, one step further
             self._view_chain = result._view_chain
-        self._version[0] += 1  # values saved for backward no longer have this shape
+        self._vbox[0] += 1  # values saved for backward no longer have this shape
         return self
 
     method.__name__ = function.__name__ + "_"

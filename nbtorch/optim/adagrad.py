@@ -100,5 +100,5 @@ class Adagrad(Optimizer):
                 xp.multiply(grad, -clr, out=tmp)
                 xp.divide(tmp, std, out=tmp)
                 xp.add(param, tmp, out=param)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

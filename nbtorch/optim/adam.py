@@ -120,7 +120,7 @@ class Adam(Optimizer):
                 xp.multiply(m, -step_size, out=tmp)
                 xp.divide(tmp, denom, out=tmp)
                 xp.add(param, tmp, out=param)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss
 
 

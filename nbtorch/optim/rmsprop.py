@@ -122,5 +122,5 @@ class RMSprop(Optimizer):
                     xp.multiply(grad, -lr, out=tmp)
                     xp.divide(tmp, avg, out=tmp)
                     xp.add(param, tmp, out=param)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

@@ -97,5 +97,5 @@ class SGD(Optimizer):
                             xp.add(b, grad, out=b)
                     grad = grad + b * momentum if nesterov else b
                 xp.subtract(param, grad * lr, out=param)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

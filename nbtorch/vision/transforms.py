@@ -133,7 +133,7 @@ def _normalize_data(tensor: Tensor, mean, std, inplace: bool) -> Tensor | None:
         return Tensor._wrap((arr - mean) / std)
     xp.subtract(arr, mean, out=arr)
     xp.divide(arr, std, out=arr)
-    tensor._version[0] += 1  # in-place write: autograd's version check must see it
+    tensor._vbox[0] += 1  # in-place write: autograd's version check must see it
     return tensor
 
 

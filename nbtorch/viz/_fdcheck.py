@@ -72,7 +72,7 @@ def recover_values(order: list, roots: list) -> dict:
             if kind == 1:  # the node's own output: (array, version box, output_nr)
                 if payload[1][0] == version:
                     _keep(values, (node, payload[2]), payload[0])
-            elif kind in (0, 2) and payload._version[0] == version:
+            elif kind in (0, 2) and payload._vbox[0] == version:
                 _keep(values, _key_of(payload), payload._data)
     for node in reversed(order):  # forward order: inputs before the ops that use them
         if type(node) is AccumulateGrad or (node, 0) in values:
@@ -147,7 +147,7 @@ def _saved_constants(node):
         if entry is None:
             continue
         kind, payload, version = entry
-        if kind == 0 and not payload._requires_grad and payload._version[0] == version:
+        if kind == 0 and not payload._requires_grad and payload._vbox[0] == version:
             if not any(f is payload._data for f in found):
                 found.append(payload._data)
                 sure = True

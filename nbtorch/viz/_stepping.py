@@ -199,7 +199,7 @@ class BackwardRun:
         for t, g, data in self._before:
             if g is not None:
                 g._data[...] = data
-                g._version[0] += 1
+                g._vbox[0] += 1
             t.grad = g
 
     # --- running --------------------------------------------------------------------------------

@@ -324,7 +324,7 @@ def _build(data: dict, grad_fns: list, known: list, params) -> Graph:
                 else:
                     put(values, (node, payload[2]), payload[0])
             elif kind in (0, 2):
-                if payload._version[0] != version:
+                if payload._vbox[0] != version:
                     modified.add(i)
                 else:
                     put(values, _producer(payload), payload._data)

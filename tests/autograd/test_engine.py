@@ -19,11 +19,6 @@ from tests.helpers import both, needs_torch, real_torch
 from tests.helpers import values_of as _values
 
 
-def _version(t) -> int:
-    """PyTorch's ``t._version``; nbtorch keeps the counter in a box shared by views."""
-    return t._version_number if isinstance(t, nbtorch.Tensor) else t._version
-
-
 def total(m, y):
     """``y.sum()``; before ops/reduce.py lands, the same sum as a custom Function."""
     if hasattr(m.Tensor, "sum"):
@@ -429,20 +424,20 @@ def test_in_place_on_a_leaf(m):
         x.add_(1)
     with m.no_grad():  # what optimizers do
         x.add_(1)
-    assert _version(x) == 1 and x.is_leaf and x.grad_fn is None
+    assert x._version == 1 and x.is_leaf and x.grad_fn is None
     np.testing.assert_array_equal(_values(x), [2.0, 3.0])
 
 
 @both
 def test_version_counter(m):
     x = m.tensor([1.0, 2.0])
-    assert _version(x) == 0
+    assert x._version == 0
     x.add_(1)
     x.mul_(2)
-    assert _version(x) == 2
+    assert x._version == 2
     d = x.detach()
     d.add_(1)
-    assert _version(x) == 3  # detach shares the version counter
+    assert x._version == 3  # detach shares the version counter
 
 
 # --- grad modes ---------------------------------------------------------------------------------

@@ -226,6 +226,25 @@ def test_wrong_number_of_gradients(m):
 
 
 @both
+def test_backward_must_return_tensors(m):
+    """A list (or a number) is not a gradient: PyTorch's error, not a silent conversion."""
+
+    class Listy(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return [2.0, 2.0]
+
+    x = m.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^expected Variable or None \(got list\)$"):
+        Listy.apply(x).backward(m.ones(2))
+    assert x.grad is None
+
+
+@both
 def test_extra_trailing_none_gradients_are_accepted(m):
     class Extra(m.autograd.Function):
         @staticmethod

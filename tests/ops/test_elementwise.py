@@ -619,9 +619,6 @@ def test_arithmetic_with_non_numbers_is_a_type_error(other):
 
 # --- in-place methods and operators --------------------------------------------------------------
 
-def _version(t) -> int:
-    return t._version if isinstance(t._version, int) else t._version[0]
-
 
 INPLACE = [
     ("add_", lambda x, m: x.add_(m.tensor(ROW, dtype=m.float32))),
@@ -685,10 +682,10 @@ INPLACE = [
 def test_inplace_method_writes_in_place_and_bumps_the_version(fn, device):
     x = nbtorch.tensor(A, dtype=nbtorch.float32, device=device)
     alias = x.detach()  # shares memory and the version counter
-    before = _version(x)
+    before = x._version
     out = fn(x, nbtorch) if device == "cpu" else fn(x, _OnDevice(device))
     assert out is x
-    assert _version(x) > before and _version(alias) == _version(x)
+    assert x._version > before and alias._version == x._version
     np.testing.assert_array_equal(alias.cpu()._data, x.cpu()._data)
     assert x.dtype is nbtorch.float32 and x.shape == A.shape
     if real_torch is not None:
@@ -720,7 +717,7 @@ def test_augmented_assignment_keeps_identity():
     x **= 2
     assert x is keep
     np.testing.assert_allclose(x._data, [2.25, 6.25])
-    assert _version(x) == 5
+    assert x._version == 5
 
 
 def test_integer_augmented_assignment():

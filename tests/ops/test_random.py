@@ -354,13 +354,13 @@ def test_inplace_samplers_under_no_grad():
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in "
                                            "an in-place operation."):
         w.uniform_(-1, 1)
-    version = w._version_number
+    version = w._version
     with nbtorch.no_grad():
         assert w.uniform_(-1, 1) is w
         w.normal_(0, 0.02)
         w.bernoulli_(0.5)
     assert w.requires_grad and w.is_leaf and w.grad_fn is None
-    assert w._version_number == version + 3
+    assert w._version == version + 3
 
 
 # --- errors, in PyTorch's words -------------------------------------------------------------------

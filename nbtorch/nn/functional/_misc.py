@@ -273,7 +273,7 @@ def _embedding_renorm_(weight: Tensor, index, max_norm: float, norm_type: float)
     norms = xp.linalg.norm(values.astype(np.float64), ord=norm_type, axis=1)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
     weight._data[rows] = (values * scale[:, None]).astype(weight._data.dtype)
-    weight._version[0] += 1
+    weight._vbox[0] += 1
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -689,7 +689,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     result = input / denom
     if out is not None:
         out._data = result._data
-        out._version[0] += 1
+        out._vbox[0] += 1
         return out
     return result
 

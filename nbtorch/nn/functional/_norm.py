@@ -143,7 +143,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     for stat, batch in ((running_mean, rm), (running_var, rv)):
         if stat is not None:  # the per-sample statistics are averaged back into the buffer
             stat._data[...] = batch._data.reshape(n, c).mean(0).astype(stat._data.dtype)
-            stat._version[0] += 1
+            stat._vbox[0] += 1
     return out.reshape(input.shape)
 
 

@@ -70,7 +70,7 @@ class BackwardHook:
         new_tensors = BackwardHookFunction.apply(*tensors, materialize=materialize)
         node = None
         for old, new in zip(tensors, new_tensors):
-            new._version = old._version  # an identity view: in-place changes show on both
+            new._vbox = old._vbox  # an identity view: in-place changes show on both
             if node is None and new.grad_fn is not None:
                 node = new.grad_fn
         register(node, tensors)

@@ -102,10 +102,10 @@ def test_dropout_gradient_is_the_scaled_mask():
 
 def test_dropout_inplace_modifies_input():
     x = nbtorch.ones(10)
-    version = x._version[0]
+    version = x._version
     nbtorch.manual_seed(0)
     y = F(nbtorch).dropout(x, 0.5, inplace=True)
-    assert y is x and x._version[0] > version and (x.numpy() != 1).all()
+    assert y is x and x._version > version and (x.numpy() != 1).all()
 
 
 def test_dropout2d_warns_on_3d_input():
@@ -153,13 +153,13 @@ def test_embedding_double_backward():
 def test_embedding_max_norm_renormalizes_like_torch(norm_type):
     w_nb = nbtorch.tensor(W.astype(np.float32))
     w_th = real_torch.tensor(W.astype(np.float32))
-    version = w_nb._version[0]
+    version = w_nb._version
     y_nb = F(nbtorch).embedding(nbtorch.tensor(IDX), w_nb, max_norm=1.5, norm_type=norm_type)
     y_th = F(real_torch).embedding(real_torch.tensor(IDX), w_th, max_norm=1.5,
                                    norm_type=norm_type)
     np.testing.assert_allclose(y_nb.numpy(), y_th.numpy(), rtol=1e-6)
     np.testing.assert_allclose(w_nb.numpy(), w_th.numpy(), rtol=1e-6)  # renormed in place
-    assert w_nb._version[0] == version + 1
+    assert w_nb._version == version + 1
 
 
 def test_one_hot():
