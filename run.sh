@@ -3,14 +3,16 @@
 #
 #   ./run.sh lab  [jupyter args]   .venv with .[notebook], then JupyterLab on notebooks/
 #   ./run.sh test [pytest args]    .venv with .[dev,notebook] (+ torch when it is on local disk),
-#                                  then ruff and the whole pytest suite (doctests and notebooks too)
+#                                  then ruff and the whole pytest suite (doctests and notebooks too),
+#                                  then the Binder check (tests/binder/check.sh; not with pytest args)
 #
 # Safe to run again: the .venv is reused, and pip runs only when pyproject.toml or the requested
 # extras changed since the last install (a stamp file in .venv records that).
 #
 # Environment: PYTHON (interpreter to build .venv from, default python3), NBT_PORT (default 8888),
 # NBT_TORCH=0 (never try to install torch), NBT_REINSTALL=1 (ignore the stamp),
-# NBT_BROWSER_TESTS=0 (skip the real-browser tests in tests/browser/; default 1 under ./run.sh test).
+# NBT_BROWSER_TESTS=0 (skip the real-browser tests in tests/browser/; default 1 under ./run.sh test),
+# NBT_BINDER_CHECK=0 (skip the Binder check; it always runs in CI).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -24,7 +26,7 @@ say() { printf '==> [%4ss] %s\n' "$SECONDS" "$*"; }
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,6p' "$ROOT/run.sh" | sed 's/^# \{0,1\}//'
+    sed -n '2,7p' "$ROOT/run.sh" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
@@ -161,9 +163,18 @@ cmd_test() {
     say "python -m pytest -q $*"
     "$PY" -m pytest -q "$@" || tests=$?
     say "ruff + pytest took $((SECONDS - t0)) s"
+    # The Binder check builds its own fresh environment from binder/ and runs every notebook
+    # there (about 2 minutes); a run restricted by pytest arguments leaves it out.
+    local binder=0 check=${NBT_BINDER_CHECK:-1}
+    case "${CI:-}" in "" | 0 | false) ;; *) check=1 ;; esac
+    if [ "$check" = 1 ] && [ $# -eq 0 ]; then
+        say "tests/binder/check.sh"
+        bash "$ROOT/tests/binder/check.sh" || binder=$?
+    fi
     [ "$lint" -eq 0 ] || say "FAILED: ruff found problems (see above)"
     [ "$tests" -eq 0 ] || say "FAILED: pytest exit status $tests"
-    [ "$lint" -eq 0 ] && [ "$tests" -eq 0 ]
+    [ "$binder" -eq 0 ] || say "FAILED: the Binder check (tests/binder/check.sh) exit status $binder"
+    [ "$lint" -eq 0 ] && [ "$tests" -eq 0 ] && [ "$binder" -eq 0 ]
 }
 
 case "${1:-}" in

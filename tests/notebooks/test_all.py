@@ -16,9 +16,8 @@ COURSE = [
 ids = [p.name for p in NOTEBOOKS]
 
 
-def test_the_course_is_in_order():
-    names = [p.stem for p in NOTEBOOKS]
-    assert names == [n for n in COURSE if n in names]
+def test_the_course_is_complete_and_in_order():
+    assert [p.stem for p in NOTEBOOKS] == COURSE
 
 
 def _tags(cell) -> list[str]:
