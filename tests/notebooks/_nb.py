@@ -37,13 +37,25 @@ def execute(path: pathlib.Path, cwd: pathlib.Path, as_pytorch: bool = False):
         assert "viz" not in setup.source, f"{path.name} uses nbtorch.viz: PyTorch has none"
         source = re.sub(r"\bnbtorch\b", "torch", setup.source)
         setup.source = source.replace("import torch as torch", "import torch")
+    run(nb, cwd)
+    return nb
+
+
+def run(nb, cwd: pathlib.Path, checkout: bool = True) -> None:
+    """Execute ``nb`` in place, in a fresh python3 kernel whose working directory is ``cwd``.
+
+    ``checkout``: the kernel imports nbtorch from this checkout (PYTHONPATH), whatever else is
+    installed; without it, the kernel uses the nbtorch installed in its environment (the Binder
+    check).
+    """
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         "IPYTHONDIR": str(cwd / ".ipython"),  # no user profile or startup files
         "JUPYTER_PLATFORM_DIRS": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
+    if checkout:
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     client = nbclient.NotebookClient(
         nb,
         kernel_name="python3",
@@ -52,7 +64,6 @@ def execute(path: pathlib.Path, cwd: pathlib.Path, as_pytorch: bool = False):
         resources={"metadata": {"path": str(cwd)}},  # the kernel's working directory
     )
     client.execute(env=env)
-    return nb
 
 
 def text_of(cell) -> str:
