@@ -1,0 +1,76 @@
+"""The course as a student meets it: each notebook opened in a real JupyterLab, Run All Cells from
+the Run menu, and every widget output drawn by its front end, with no error in a cell or in the
+page. (tests/notebooks/ checks what the notebooks compute; this checks what the page shows.)"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+
+import pytest
+
+from tests.browser._lab import KERNEL_READY_MS, ROOT, SCREENSHOTS, TIMINGS, expect
+
+COURSE = sorted((ROOT / "notebooks").glob("*.ipynb"))
+RUN_ALL_S = 180  # the slowest notebook takes under 10 s alone; a loaded CI machine is slower
+WIDGET_ROOTS = ".nbt-gv, .nbt-stepper, .nbt-monitor, .nbt-gradflow, .nbt-show"
+# A widget view's output is a Lumino panel that ipywidgets' renderer fills; others are plain
+# rendered MIME outputs with a data-mime-type.
+WIDGET_OUTPUT = ".jp-OutputArea-output.lm-Panel"
+
+
+def _open(page, server, path):
+    shutil.copy(path, server.root / path.name)
+    page.locator('.jp-FileBrowser [data-command="filebrowser:refresh"]').first.click()
+    item = page.locator(".jp-DirListing-itemText", has_text=re.compile(rf"^{path.name}$"))
+    expect(item).to_be_visible(timeout=KERNEL_READY_MS)
+    item.dblclick()
+    expect(page.locator(".lm-TabBar-tab.jp-mod-current", has_text=path.name)).to_be_visible(
+        timeout=KERNEL_READY_MS)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text(
+        re.compile(r"Python 3 \(ipykernel\) \| Idle"), timeout=KERNEL_READY_MS)
+    return page.locator(".jp-NotebookPanel:visible")
+
+
+def _run_all(page, panel, name: str) -> float:
+    """Run > Run All Cells, then wait for the last code cell; fail at once on a traceback."""
+    start = time.monotonic()
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    last_prompt = panel.locator(".jp-CodeCell .jp-InputPrompt").last
+    errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    while time.monotonic() - start < RUN_ALL_S:
+        for text in errors.all_inner_texts():
+            if "Traceback" in text or re.search(r"^\w+(Error|Exception)\b", text, re.M):
+                raise AssertionError(f"{name} raised in the browser:\n{text}")
+        if re.fullmatch(r"\[\d+\]:", last_prompt.inner_text().strip()):
+            return time.monotonic() - start
+        time.sleep(0.25)
+    raise AssertionError(f"{name}: Run All did not finish in {RUN_ALL_S} s")
+
+
+@pytest.mark.parametrize("path", COURSE, ids=[p.stem for p in COURSE])
+def test_run_all_in_jupyterlab(lab_page, lab_server, path):
+    panel = _open(lab_page, lab_server, path)
+    seconds = _run_all(lab_page, panel, path.name)
+    TIMINGS[f"Run All {path.stem}"] = seconds
+    prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+    assert all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts), prompts  # every cell ran
+
+    setup = next(c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    uses_viz = "viz" in "".join(setup["source"])
+    views = panel.locator(WIDGET_OUTPUT)
+    if uses_viz:
+        assert views.count() > 0, f"{path.name} imports viz but shows no widget"
+    for i in range(views.count()):  # each widget output drew its view, not an error box
+        expect(views.nth(i).locator(WIDGET_ROOTS)).to_have_count(1, timeout=30_000)
+        expect(views.nth(i).locator(WIDGET_ROOTS)).to_be_visible()
+        assert "Error displaying widget" not in views.nth(i).inner_text()
+    TIMINGS[f"widgets {path.stem}"] = views.count()
+    assert not lab_page.errors, f"errors in the page: {lab_page.errors}"
+    if views.count():
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        views.first.scroll_into_view_if_needed()
+        views.first.screenshot(path=str(SCREENSHOTS / f"course_{path.stem}.png"))
