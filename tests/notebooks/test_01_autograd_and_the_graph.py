@@ -4,13 +4,11 @@ nbtorch and, where installed, with PyTorch."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
 
 import nbtorch
-from tests.notebooks._nb import cell_tagged, mime_types, run_tagged, text_of
+from tests.notebooks import _checkers
+from tests.notebooks._nb import cell_tagged, mime_types, text_of
 
 NB = "01_autograd_and_the_graph.ipynb"
 
@@ -95,23 +93,8 @@ def test_record_magic_and_custom_function(executed):
 
 
 # --- the exercises' checkers, run in-process on right and wrong answers -------------------------
-def _namespace(module) -> dict:
-    """The exercise and checker cells run with ``torch = module``; both say "Not done yet"."""
-    ns = {"torch": module}
-    printed = run_tagged(NB, ("exercise-softplus", "checker-softplus", "exercise-hypot",
-                              "checker-hypot"), ns)
-    assert printed.count("Not done yet") == 2
-    return ns
-
-
-def _library(name):
-    return nbtorch if name == "nbtorch" else pytest.importorskip("torch")
-
-
-def _verdict(check, fn) -> tuple[bool, str]:
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        verdict = check(fn)
-    return verdict, printed.getvalue()
+# both exercises' cells, run with ``torch = module``: both checkers say "Not done yet"
+TAGS = ("exercise-softplus", "checker-softplus", "exercise-hypot", "checker-hypot")
 
 
 SOFTPLUS = [
@@ -142,8 +125,8 @@ SOFTPLUS = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("rule", "right", "message"), SOFTPLUS)
 def test_softplus_checker(library, rule, right, message):
-    module = _library(library)
-    ns = _namespace(module)
+    module = _checkers.library(library)
+    ns = _checkers.load(NB, TAGS, module, unsolved=2)
 
     class Answer(ns["MySoftplus"]):
         @staticmethod
@@ -151,13 +134,13 @@ def test_softplus_checker(library, rule, right, message):
             (x,) = ctx.saved_tensors
             return rule(module, grad_output, x)
 
-    verdict, printed = _verdict(ns["check_softplus"], Answer)
+    verdict, printed = _checkers.verdict(ns["check_softplus"], Answer)
     assert verdict is right, printed
     assert message in printed, printed
 
 
 def test_softplus_checker_catches_a_changed_forward():
-    ns = _namespace(nbtorch)
+    ns = _checkers.load(NB, TAGS, nbtorch, unsolved=2)
 
     class Answer(ns["MySoftplus"]):
         @staticmethod
@@ -170,7 +153,7 @@ def test_softplus_checker_catches_a_changed_forward():
             (x,) = ctx.saved_tensors
             return grad_output * nbtorch.sigmoid(x)
 
-    verdict, printed = _verdict(ns["check_softplus"], Answer)
+    verdict, printed = _checkers.verdict(ns["check_softplus"], Answer)
     assert verdict is False and "not with finite differences" in printed
 
 
@@ -210,8 +193,8 @@ HYPOT = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("rule", "right", "message"), HYPOT)
 def test_hypot_checker(library, rule, right, message):
-    module = _library(library)
-    ns = _namespace(module)
+    module = _checkers.library(library)
+    ns = _checkers.load(NB, TAGS, module, unsolved=2)
 
     class Answer(ns["MyHypot"]):
         @staticmethod
@@ -219,6 +202,6 @@ def test_hypot_checker(library, rule, right, message):
             a, b, y = ctx.saved_tensors
             return rule(module, grad_output, a, b, y)
 
-    verdict, printed = _verdict(ns["check_hypot"], Answer)
+    verdict, printed = _checkers.verdict(ns["check_hypot"], Answer)
     assert verdict is right, printed
     assert message in printed, printed

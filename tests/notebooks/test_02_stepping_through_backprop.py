@@ -4,13 +4,13 @@ checkers (a matmul node's and a broadcast bias's gradients) on right and typical
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 
 import pytest
 
-from tests.notebooks._nb import cell_tagged, mime_types, run_tagged, text_of
+import nbtorch
+from tests.notebooks import _checkers
+from tests.notebooks._nb import cell_tagged, mime_types, text_of
 
 NB = "02_stepping_through_backprop.ipynb"
 
@@ -115,17 +115,9 @@ TAGS = ("setup", "show-step", "exercise-setup", "exercise-matmul", "checker-matm
 
 @pytest.fixture(scope="module")
 def ns():
-    """The notebook's setup, exercise and checker cells, run once in this process."""
-    namespace: dict = {}
-    printed = run_tagged(NB, TAGS, namespace)
-    assert printed.count("Not done yet") == 2
-    return namespace
-
-
-def _verdict(check, fn) -> tuple[bool, str]:
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        verdict = check(fn)
-    return verdict, printed.getvalue()
+    """The notebook's setup, exercise and checker cells, run once in this process (the exercises
+    read the graph and stepper the setup cells build; the setup imports nbtorch itself)."""
+    return _checkers.load(NB, TAGS, nbtorch, unsolved=2)
 
 
 MATMUL = [
@@ -164,8 +156,8 @@ MATMUL = [
 @pytest.mark.parametrize(("answer", "right", "message"), MATMUL)
 def test_matmul_checker(ns, answer, right, message):
     torch = ns["torch"]
-    verdict, printed = _verdict(ns["check_matmul_backward"],
-                                lambda A, B, G: answer(torch, A, B, G))
+    verdict, printed = _checkers.verdict(ns["check_matmul_backward"],
+                                         lambda A, B, G: answer(torch, A, B, G))
     assert verdict is right, printed
     assert message in printed, printed
 
@@ -178,7 +170,7 @@ def test_matmul_checker_uses_the_engines_gradients(ns):
         seen.update(A=A, B=B, G=G)
         return G @ B.T, A.T @ G
 
-    assert _verdict(ns["check_matmul_backward"], answer)[0] is True
+    assert _checkers.verdict(ns["check_matmul_backward"], answer)[0] is True
     step = ns["layer"].backward_run.steps[-1]
     assert step.name == "MmBackward0"
     torch = ns["torch"]
@@ -211,6 +203,6 @@ BIAS = [
 
 @pytest.mark.parametrize(("answer", "right", "message"), BIAS)
 def test_bias_checker(ns, answer, right, message):
-    verdict, printed = _verdict(ns["check_bias_backward"], answer)
+    verdict, printed = _checkers.verdict(ns["check_bias_backward"], answer)
     assert verdict is right, printed
     assert message in printed, printed

@@ -4,15 +4,14 @@ boundary) and its two exercise checkers, on right and typical wrong answers, und
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import re
 
 import pytest
 
 import nbtorch
-from tests.notebooks._nb import cell_tagged, mime_types, run_tagged, text_of
+from tests.notebooks import _checkers
+from tests.notebooks._nb import cell_tagged, mime_types, text_of
 
 NB = "03_training_an_mlp.ipynb"
 
@@ -79,28 +78,10 @@ def test_widgets_leave_their_final_pictures(executed):
     assert all(0 < float(v) < 10 for r in rows for v in r.split()[1:])
 
 
-def test_checkers_are_committed_unsolved(executed):
-    nb = executed(NB)
-    for tag in ("checker-accuracy", "checker-train-step"):
-        out = text_of(cell_tagged(nb, tag))
-        assert "Not done yet" in out and out.rstrip().endswith("False"), tag
-
-
 # --- the checkers, run in-process on right and wrong answers ------------------------------------
-def _module(library):
-    return nbtorch if library == "nbtorch" else pytest.importorskip("torch")
-
-
-def _load(module, exercise: str, checker: str, name: str):
-    ns = {"torch": module, "nn": module.nn}
-    assert "Not done yet" in run_tagged(NB, (exercise, checker), ns)
-    return ns[name]
-
-
-def _verdict(check, answer):
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        verdict = check(answer)
-    return verdict, printed.getvalue()
+def _checker(module, exercise: str, name: str):
+    """The checker ``name`` of ``exercise-<exercise>``, loaded with ``torch = module``."""
+    return _checkers.load(NB, (f"exercise-{exercise}", f"checker-{exercise}"), module)[name]
 
 
 ACCURACY = [
@@ -135,9 +116,9 @@ ACCURACY = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), ACCURACY)
 def test_accuracy_checker(library, answer, right, message):
-    module = _module(library)
-    check = _load(module, "exercise-accuracy", "checker-accuracy", "check_accuracy")
-    verdict, printed = _verdict(check, lambda z, y: answer(module, z, y))
+    module = _checkers.library(library)
+    check = _checker(module, "accuracy", "check_accuracy")
+    verdict, printed = _checkers.verdict(check, lambda z, y: answer(module, z, y))
     assert verdict is right, printed
     assert message in printed
 
@@ -287,8 +268,7 @@ TRAIN_STEP = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), TRAIN_STEP)
 def test_train_step_checker(library, answer, right, message):
-    check = _load(_module(library), "exercise-train-step", "checker-train-step",
-                  "check_train_step")
-    verdict, printed = _verdict(check, answer)
+    check = _checker(_checkers.library(library), "train-step", "check_train_step")
+    verdict, printed = _checkers.verdict(check, answer)
     assert verdict is right, printed
     assert message in printed, printed

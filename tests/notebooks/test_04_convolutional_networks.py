@@ -3,15 +3,13 @@ answers (with nbtorch, and with PyTorch when it is installed)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import re
 
 import pytest
 
-import nbtorch
-from tests.notebooks._nb import cell_tagged, mime_types, run_tagged, text_of
+from tests.notebooks import _checkers
+from tests.notebooks._nb import cell_tagged, mime_types, text_of
 
 CNN = "04_convolutional_networks.ipynb"
 
@@ -80,21 +78,9 @@ def test_inside_the_network(executed):
 
 
 # --- the exercises' checkers, run in-process on right and wrong answers --------------------------
-def _module(library):
-    return nbtorch if library == "nbtorch" else pytest.importorskip("torch")
-
-
-def _checker(library, exercise, name):
-    torch = _module(library)
-    ns = {"torch": torch, "F": torch.nn.functional}
-    assert "Not done yet" in run_tagged(CNN, (f"exercise-{exercise}", f"checker-{exercise}"), ns)
-    return ns[name]
-
-
-def _verdict(check, answer):
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        verdict = check(answer)
-    return verdict, printed.getvalue()
+def _checker(module, exercise: str, name: str):
+    """The checker ``name`` of ``exercise-<exercise>``, loaded with ``torch = module``."""
+    return _checkers.load(CNN, (f"exercise-{exercise}", f"checker-{exercise}"), module)[name]
 
 
 SIZES = [
@@ -124,8 +110,8 @@ SIZES = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), SIZES)
 def test_output_size_checker(library, answer, right, message):
-    check = _checker(library, "output-size", "check_output_size")
-    verdict, printed = _verdict(check, answer)
+    check = _checker(_checkers.library(library), "output-size", "check_output_size")
+    verdict, printed = _checkers.verdict(check, answer)
     assert verdict is right, printed
     assert message in printed
 
@@ -183,9 +169,9 @@ CONVS = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), CONVS)
 def test_conv2d_checker(library, answer, right, message):
-    torch = _module(library)
-    check = _checker(library, "conv2d", "check_conv2d")
-    verdict, printed = _verdict(
+    torch = _checkers.library(library)
+    check = _checker(torch, "conv2d", "check_conv2d")
+    verdict, printed = _checkers.verdict(
         check, lambda x, k, p=0: answer(torch, torch.nn.functional, x, k, p))
     assert verdict is right, printed
     assert message in printed

@@ -6,14 +6,14 @@ PyTorch."""
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import re
 
 import pytest
 
 import nbtorch
-from tests.notebooks._nb import cell_tagged, mime_types, run_tagged, text_of
+from tests.notebooks import _checkers
+from tests.notebooks._nb import cell_tagged, mime_types, text_of
 
 NB = "05_optimizers_compared.ipynb"
 
@@ -98,28 +98,10 @@ def test_cosine_schedule_settles_lower(executed):
     assert cosine[1] < constant[1] and cosine[2] < constant[2]  # validation: mean and worst
 
 
-def test_checkers_are_committed_unsolved(executed):
-    nb = executed(NB)
-    for tag in ("checker-momentum", "checker-adam"):
-        out = text_of(cell_tagged(nb, tag))
-        assert "Not done yet" in out and out.rstrip().endswith("False"), tag
-
-
 # --- the checkers, run in-process on right and wrong answers ------------------------------------
-def _module(library):
-    return nbtorch if library == "nbtorch" else pytest.importorskip("torch")
-
-
-def _load(module, exercise: str, checker: str, name: str):
-    ns = {"torch": module, "nn": module.nn}
-    assert "Not done yet" in run_tagged(NB, (exercise, checker), ns)
-    return ns[name]
-
-
-def _verdict(check, answer):
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        verdict = check(answer)
-    return verdict, printed.getvalue()
+def _checker(module, exercise: str, name: str):
+    """The checker ``name`` of ``exercise-<exercise>``, loaded with ``torch = module``."""
+    return _checkers.load(NB, (f"exercise-{exercise}", f"checker-{exercise}"), module)[name]
 
 
 def _momentum(rule, no_grad=True):
@@ -230,8 +212,8 @@ MOMENTUM = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), MOMENTUM)
 def test_momentum_checker(library, answer, right, message):
-    check = _load(_module(library), "exercise-momentum", "checker-momentum", "check_momentum")
-    verdict, printed = _verdict(check, answer)
+    check = _checker(_checkers.library(library), "momentum", "check_momentum")
+    verdict, printed = _checkers.verdict(check, answer)
     assert verdict is right, printed
     assert message in printed, printed
 
@@ -295,7 +277,7 @@ ADAM = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), ADAM)
 def test_adam_checker(library, answer, right, message):
-    check = _load(_module(library), "exercise-adam", "checker-adam", "check_adam")
-    verdict, printed = _verdict(check, answer)
+    check = _checker(_checkers.library(library), "adam", "check_adam")
+    verdict, printed = _checkers.verdict(check, answer)
     assert verdict is right, printed
     assert message in printed, printed

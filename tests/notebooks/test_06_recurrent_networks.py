@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 
 import pytest
 
-import nbtorch
-from tests.notebooks._nb import cell_tagged, mime_types, run_tagged, text_of
+from tests.notebooks import _checkers
+from tests.notebooks._nb import cell_tagged, mime_types, text_of
 
 RNN = "06_recurrent_networks.ipynb"
 
@@ -71,13 +70,6 @@ def test_gradients_through_time(executed):
 
 
 # --- the exercise's checker, run in-process on right and wrong answers ---------------------------
-def _checker(library):
-    torch = nbtorch if library == "nbtorch" else pytest.importorskip("torch")
-    ns = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional}
-    assert "Not done yet" in run_tagged(RNN, ("exercise-lstm", "checker-lstm"), ns)
-    return torch, ns["check_lstm_step"]
-
-
 def _step(t, x, h, c, cell, order="ifgo", g_act="tanh", gate_act="sigmoid", forget=True,
           write=True, h_rule="right", biases=2, dtype=None):
     """A learner's lstm_step, right or with one typical mistake."""
@@ -125,7 +117,8 @@ ANSWERS = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), ANSWERS)
 def test_lstm_checker(library, answer, right, message):
-    t, check = _checker(library)
+    t = _checkers.library(library)
+    check = _checkers.load(RNN, ("exercise-lstm", "checker-lstm"), t)["check_lstm_step"]
 
     def learner(x, h, c, cell):
         if isinstance(answer, dict):
@@ -139,10 +132,9 @@ def test_lstm_checker(library, answer, right, message):
                 "h-off": (h_new * 1.1, c_new), "c-off": (h_new, c_new + 0.5),
                 "lists": (h_new.tolist(), c_new.tolist())}[answer]
 
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        verdict = check(learner)
-    assert verdict is right, printed.getvalue()
-    assert message in printed.getvalue()
+    verdict, printed = _checkers.verdict(check, learner)
+    assert verdict is right, printed
+    assert message in printed
 
 
 # --- the forget-bias exercise --------------------------------------------------------------------
@@ -195,11 +187,9 @@ FORGET = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), FORGET)
 def test_forget_bias_checker(library, answer, right, message):
-    torch = nbtorch if library == "nbtorch" else pytest.importorskip("torch")
-    ns = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional}
-    printed = run_tagged(RNN, ("exercise-forget-bias", "checker-forget-bias"), ns)
-    assert "Not done yet" in printed
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        verdict = ns["check_forget_bias"](lambda m, v: answer(torch, m, v))
-    assert verdict is right, printed.getvalue()
-    assert message in printed.getvalue()
+    torch = _checkers.library(library)
+    ns = _checkers.load(RNN, ("exercise-forget-bias", "checker-forget-bias"), torch)
+    verdict, printed = _checkers.verdict(ns["check_forget_bias"],
+                                         lambda m, v: answer(torch, m, v))
+    assert verdict is right, printed
+    assert message in printed

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import re
 
 import pytest
 
-import nbtorch
-from tests.notebooks._nb import cell_tagged, mime_types, run_tagged, text_of
+from tests.notebooks import _checkers
+from tests.notebooks._nb import cell_tagged, mime_types, text_of
 
 NB = "07_attention_and_transformers.ipynb"
 
@@ -93,17 +91,6 @@ def _line(text: str, start: str) -> str:
 
 
 # --- the exercise checkers, run in-process on right and wrong answers ----------------------------
-def _namespace(module):
-    return {"torch": module, "nn": module.nn, "F": module.nn.functional, "math": math}
-
-
-def _attention_checker(module):
-    ns = _namespace(module)
-    out = run_tagged(NB, ("exercise-attention", "checker-attention"), ns)
-    assert "Not done yet" in out
-    return ns["check_attention"]
-
-
 def _scores(q, k):
     return q @ k.transpose(-2, -1)
 
@@ -190,21 +177,16 @@ ATTENTION = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), ATTENTION)
 def test_attention_checker(library, answer, right, message):
-    module = nbtorch if library == "nbtorch" else pytest.importorskip("torch")
-    check = _attention_checker(module)
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        if answer is _no_causal_argument:
-            verdict = check(lambda q, k, v: answer(module, q, k, v))
-        else:
-            verdict = check(lambda q, k, v, causal=False: answer(module, q, k, v, causal=causal))
-    assert verdict is right, printed.getvalue()
-    assert message in printed.getvalue()
-
-
-def _mask_checker(module):
-    ns = _namespace(module)
-    assert "Not done yet" in run_tagged(NB, ("exercise-mask", "checker-mask"), ns)
-    return ns["check_mha_mask"]
+    module = _checkers.library(library)
+    ns = _checkers.load(NB, ("exercise-attention", "checker-attention"), module)
+    check = ns["check_attention"]
+    if answer is _no_causal_argument:
+        verdict, printed = _checkers.verdict(check, lambda q, k, v: answer(module, q, k, v))
+    else:
+        verdict, printed = _checkers.verdict(
+            check, lambda q, k, v, causal=False: answer(module, q, k, v, causal=causal))
+    assert verdict is right, printed
+    assert message in printed
 
 
 MASKS = [
@@ -241,9 +223,8 @@ MASKS = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), MASKS)
 def test_mask_checker(library, answer, right, message):
-    module = nbtorch if library == "nbtorch" else pytest.importorskip("torch")
-    check = _mask_checker(module)
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        verdict = check(lambda n: answer(module, n))
-    assert verdict is right, printed.getvalue()
-    assert message in printed.getvalue()
+    module = _checkers.library(library)
+    check = _checkers.load(NB, ("exercise-mask", "checker-mask"), module)["check_mha_mask"]
+    verdict, printed = _checkers.verdict(check, lambda n: answer(module, n))
+    assert verdict is right, printed
+    assert message in printed

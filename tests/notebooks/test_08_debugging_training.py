@@ -5,15 +5,13 @@ The NaN exercise's answer is also checked against what anomaly mode and the grap
 
 from __future__ import annotations
 
-import contextlib
-import io
-import math
 import re
 
 import pytest
 
 import nbtorch
-from tests.notebooks._nb import cell_tagged, mime_types, run_tagged, text_of
+from tests.notebooks import _checkers
+from tests.notebooks._nb import cell_tagged, mime_types, text_of
 
 NB = "08_debugging_training.ipynb"
 INPLACE = ("one of the variables needed for gradient computation has been modified by an inplace "
@@ -118,32 +116,25 @@ def test_exploding_eval_and_zero_grad(executed):
 
 
 # --- exercise 5.1: which layer makes the NaN --------------------------------------------------
-def _namespace(module):
-    return {"torch": module, "nn": module.nn, "F": module.nn.functional, "math": math}
-
-
 def test_nan_origin_agrees_with_anomaly_mode():
     """The answer the checker accepts is the module anomaly mode flags as the NaN origin."""
     from nbtorch import viz
 
-    ns = _namespace(nbtorch)
-    run_tagged(NB, ("nan-model",), ns)
+    ns = _checkers.load(NB, ("nan-model",), nbtorch, unsolved=0)
     net, F = ns["net"], ns["F"]
     with nbtorch.autograd.detect_anomaly(), viz.record():
         loss = F.cross_entropy(net(ns["X_nan"]), ns["y_nan"])
     g = viz.graph(loss, params=net)
     origins = [(n["label"], n["module"]) for n in g.nodes if "nan_origin" in n["flags"]]
     assert origins == [("Div", "norm")]
-    checker = _nan_checker(nbtorch)
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert checker(origins[0][1]) is True
+    verdict, printed = _checkers.verdict(_nan_checker(nbtorch), origins[0][1])
+    assert verdict is True, printed
 
 
 def _nan_checker(module):
-    ns = _namespace(module)
-    out = run_tagged(NB, ("nan-model", "exercise-nan", "checker-nan"), ns)
-    assert "Not done yet" in out
-    return ns["check_nan_layer"]
+    """The NaN exercise's checker: it reads the model the "nan-model" cell builds."""
+    tags = ("nan-model", "exercise-nan", "checker-nan")
+    return _checkers.load(NB, tags, module)["check_nan_layer"]
 
 
 NAN_ANSWERS = [
@@ -160,12 +151,10 @@ NAN_ANSWERS = [
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), NAN_ANSWERS)
 def test_nan_layer_checker(library, answer, right, message):
-    module = nbtorch if library == "nbtorch" else pytest.importorskip("torch")
-    check = _nan_checker(module)
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        verdict = check(answer)
-    assert verdict is right, printed.getvalue()
-    assert message in printed.getvalue()
+    check = _nan_checker(_checkers.library(library))
+    verdict, printed = _checkers.verdict(check, answer)
+    assert verdict is right, printed
+    assert message in printed
 
 
 # --- exercise 5.2: the training loop ------------------------------------------------------------
@@ -234,28 +223,20 @@ LOOPS = [
 ]
 
 
-def _loop_checker(module):
-    ns = _namespace(module)
-    assert "Not done yet" in run_tagged(NB, ("exercise-loop", "checker-loop"), ns)
-    return ns["check_train"]
-
-
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), LOOPS)
 def test_training_loop_checker(library, answer, right, message):
-    module = nbtorch if library == "nbtorch" else pytest.importorskip("torch")
-    check = _loop_checker(module)
+    module = _checkers.library(library)
+    check = _checkers.load(NB, ("exercise-loop", "checker-loop"), module)["check_train"]
     F = module.nn.functional
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        verdict = check(lambda *args: answer(F, *args))
-    assert verdict is right, printed.getvalue()
-    assert message in printed.getvalue()
+    verdict, printed = _checkers.verdict(check, lambda *args: answer(F, *args))
+    assert verdict is right, printed
+    assert message in printed
 
 
 def test_training_loop_checker_on_the_notebooks_buggy_loop():
     """The notebook invites ``check_train(buggy_train)``: it names the first bug it meets."""
-    ns = _namespace(nbtorch)
-    run_tagged(NB, ("buggy-loop", "exercise-loop", "checker-loop"), ns)
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        assert ns["check_train"](ns["buggy_train"]) is False
-    assert "You store loss tensors" in printed.getvalue()
+    ns = _checkers.load(NB, ("buggy-loop", "exercise-loop", "checker-loop"), nbtorch)
+    verdict, printed = _checkers.verdict(ns["check_train"], ns["buggy_train"])
+    assert verdict is False
+    assert "You store loss tensors" in printed

@@ -8,7 +8,8 @@ import re
 import pytest
 
 import nbtorch
-from tests.notebooks._nb import ROOT, cell_tagged, execute, run_tagged, text_of
+from tests.notebooks import _checkers
+from tests.notebooks._nb import ROOT, cell_tagged, execute, text_of
 
 NAME = "09_gpu.ipynb"
 
@@ -45,11 +46,11 @@ def test_is_plain_pytorch(executed, tmp_path):
             assert text_of(mine) == text_of(real), mine.source
 
 
-def _checker(module, exercise: str, checker: str):
-    ns = {"torch": module, "nn": module.nn}
-    printed = run_tagged(NAME, ("device", f"exercise-{exercise}", f"checker-{exercise}"), ns)
-    assert "Not done yet" in printed
-    return ns[checker]
+def _checker(module, exercise: str, name: str):
+    """The checker ``name`` of ``exercise-<exercise>``, loaded with ``torch = module`` after the
+    "device" cell (check_move moves to its ``device``)."""
+    tags = ("device", f"exercise-{exercise}", f"checker-{exercise}")
+    return _checkers.load(NAME, tags, module)[name]
 
 
 def _bytes(m):
@@ -75,11 +76,11 @@ BYTES = [
 
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), BYTES)
-def test_bytes_checker(library, answer, right, message, capsys):
-    module = nbtorch if library == "nbtorch" else pytest.importorskip("torch")
-    check = _checker(module, "bytes", "check_parameter_bytes")
-    assert check(answer) is right
-    assert message in capsys.readouterr().out
+def test_bytes_checker(library, answer, right, message):
+    check = _checker(_checkers.library(library), "bytes", "check_parameter_bytes")
+    verdict, printed = _checkers.verdict(check, answer)
+    assert verdict is right, printed
+    assert message in printed
 
 
 def _move(torch):
@@ -139,8 +140,9 @@ MOVES = [
 
 @pytest.mark.parametrize("library", ["nbtorch", "torch"])
 @pytest.mark.parametrize(("answer", "right", "message"), MOVES)
-def test_move_checker(library, answer, right, message, capsys):
-    module = nbtorch if library == "nbtorch" else pytest.importorskip("torch")
+def test_move_checker(library, answer, right, message):
+    module = _checkers.library(library)
     check = _checker(module, "move", "check_move")
-    assert check(answer(module)) is right
-    assert message in capsys.readouterr().out
+    verdict, printed = _checkers.verdict(check, answer(module))
+    assert verdict is right, printed
+    assert message in printed
