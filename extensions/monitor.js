@@ -86,13 +86,16 @@ export function etaSeconds(step, firstStep, elapsed, total) {
 
 const fmtStep = (s) => (Number.isInteger(s) ? String(s) : String(Number(s.toPrecision(6))));
 
-// The header line, "step 41 / 100 (42%) · 3s elapsed · ETA 4s", as Python's progress_text.
+// The header line, "41 / 100 steps (41%) · 3s elapsed · ETA 4s", as Python's progress_text:
+// with a total it counts the steps logged so far, so range(100)'s last step reads 100 / 100.
 export function progressText(status, total) {
   if (!status || status.step === null || status.step === undefined) return "waiting for the first log";
-  let head = `step ${fmtStep(status.step)}`;
+  let head;
   if (total) {
-    const done = status.step - status.first_step + 1;
-    head += ` / ${total} (${Math.floor(Math.min(done / total, 1) * 100)}%)`;
+    const done = Math.min(status.step - status.first_step + 1, total);  // also logged: a step 0
+    head = `${fmtStep(done)} / ${total} steps (${Math.floor((done / total) * 100)}%)`;
+  } else {
+    head = `step ${fmtStep(status.step)}`;
   }
   const parts = [head, `${formatDuration(status.elapsed)} elapsed`];
   if (total && !status.done) {

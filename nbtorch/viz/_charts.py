@@ -161,16 +161,23 @@ def eta_seconds(step, first_step, elapsed, total):
 def progress_text(status: dict, total) -> str:
     """The monitor's header line from its ``status`` trait (JS: ``progressText``).
 
-    >>> progress_text({"step": 41, "first_step": 0, "elapsed": 4.1, "done": False}, 100)
-    'step 41 / 100 (42%) · 4s elapsed · ETA 6s'
+    With ``total``, it counts the steps logged so far (from the first one, both ends included),
+    so a loop over ``range(100)`` that logs step 99 reads "100 / 100", not "step 99 / 100".
+
+    >>> progress_text({"step": 40, "first_step": 0, "elapsed": 4.1, "done": False}, 100)
+    '41 / 100 steps (41%) · 4s elapsed · ETA 6s'
+    >>> progress_text({"step": 7, "first_step": 0, "elapsed": 1.0, "done": False}, None)
+    'step 7 · 1s elapsed'
     """
     step = status.get("step") if status else None
     if step is None:
         return "waiting for the first log"
-    head = f"step {int(step)}" if float(step).is_integer() else f"step {step:.6g}"
     if total:
-        done = step - status["first_step"] + 1
-        head += f" / {total} ({math.floor(min(done / total, 1.0) * 100)}%)"
+        done = min(step - status["first_step"] + 1, total)  # also logged: a step 0 before training
+        done_text = str(int(done)) if float(done).is_integer() else f"{done:.6g}"
+        head = f"{done_text} / {total} steps ({math.floor(done / total * 100)}%)"
+    else:
+        head = f"step {int(step)}" if float(step).is_integer() else f"step {step:.6g}"
     parts = [head, f"{format_duration(status.get('elapsed'))} elapsed"]
     if total and not status.get("done"):
         eta = eta_seconds(step, status["first_step"], status.get("elapsed"), total)

@@ -66,7 +66,7 @@ def test_widgets_leave_their_final_pictures(executed):
     assert len(svgs) == 2  # the monitor and the gradient flow, refreshed after the loop
     monitor, flow = svgs
     assert "train_loss" in monitor and "val_loss" in monitor and "val_acc" in monitor
-    assert "step 750 / 750" in monitor  # finish() replaced the picture taken at display time
+    assert "750 / 750 steps (100%)" in monitor  # finish() replaced the picture of display time
     assert "no layer flagged" in flow and "0.weight" in flow and "4.bias" in flow
     text = text_of(cell)
     assert "TrainingMonitor: train_loss, val_loss, val_acc; step 750" in text

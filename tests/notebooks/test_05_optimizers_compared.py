@@ -82,7 +82,7 @@ def test_network_losses_in_the_expected_order(executed):
     assert "image/svg+xml" in mime_types(cell)
     svg = next(o.data["image/svg+xml"] for o in cell.outputs
                if "image/svg+xml" in o.get("data", {}))
-    assert "step 39 / 39" in svg
+    assert "40 / 40 steps (100%)" in svg
     for name in ("SGD", "momentum", "RMSprop", "Adam"):
         assert f"{name} train" in svg and f"{name} val" in svg
 

@@ -250,7 +250,7 @@ def test_progress_and_eta(clock):
         clock.t += 0.1
     clock.t -= 0.1
     assert mon.eta() == pytest.approx(59 * 0.1)
-    assert mon.progress_text() == "step 40 / 100 (41%) · 4s elapsed · ETA 6s"
+    assert mon.progress_text() == "41 / 100 steps (41%) · 4s elapsed · ETA 6s"
     mon.finish()
     assert mon.progress_text().endswith("done")
 
