@@ -20,7 +20,8 @@ def problems() -> list[str]:
     found = []
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         found.append(f"no chromium at {CHROMIUM} (apt-get install chromium; ./run.sh test does it)")
-    for module in ("playwright", "pytest_playwright", "psutil", "jupyterlab", "anywidget"):
+    for module in ("playwright", "pytest_playwright", "psutil", "jupyterlab", "notebook",
+                   "anywidget"):
         if importlib.util.find_spec(module) is None:
             found.append(f"Python package {module} is missing (pip install -e '.[dev,notebook]')")
     return found
