@@ -138,9 +138,11 @@ cmd_lab() {
     make_venv
     install_project notebook
     local args=(--no-browser --ServerApp.ip=127.0.0.1 "--ServerApp.port=${NBT_PORT:-8888}"
-                "--ServerApp.root_dir=$ROOT/notebooks")
+                "--ServerApp.root_dir=$ROOT/notebooks"
+                # the login link opens the course's first notebook, as the Binder badge does
+                "--LabApp.default_url=/lab/tree/00_tensors_and_autograd.ipynb")
     [ "$(id -u)" -eq 0 ] && args+=(--ServerApp.allow_root=True)
-    say "jupyter lab on http://127.0.0.1:${NBT_PORT:-8888}/ (notebooks/); Ctrl+C to stop"
+    say "jupyter lab on http://127.0.0.1:${NBT_PORT:-8888}/ (the course in notebooks/); Ctrl+C to stop"
     exec "$PY" -m jupyterlab "${args[@]}" "$@"
 }
 
