@@ -63,6 +63,7 @@ import linecache
 import os
 import re
 import sys
+import sysconfig
 import weakref
 
 import numpy as np
@@ -449,8 +450,14 @@ def summarize(array) -> dict:
 # --- recording names ------------------------------------------------------------------------------
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# Python's own library and installed packages (IPython's kernel among them): their frames sit
+# above the user's code, and their assignments name nothing of the user's.
+_LIBRARY = tuple({os.path.abspath(path) + os.sep for key in ("stdlib", "platstdlib", "purelib",
+                                                            "platlib")
+                  if (path := sysconfig.get_paths().get(key))})
 _ASSIGN = re.compile(r"\s*([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)")
 _UNSEEN = object()
+_NBTORCH, _USER, _OTHER = 0, 1, 2  # where a frame's code lives
 
 
 class record:
@@ -476,8 +483,9 @@ class record:
         self._context: tuple = ()  # ((path, class name), ...) of the stack, shared by nodes
         self._recorded: list = []  # weak references to the recorded nodes
         self._alive_mark = 64
-        self._last = None  # (frame id, line, bytecode offset, weak ref to node) of the last name
-        self._inside: dict = {}  # code file name -> is it part of nbtorch?
+        # frame id -> (line, bytecode offset, weak ref) of the node its current line named last
+        self._pending: dict = {}
+        self._where: dict = {}  # code file name -> _NBTORCH, _USER or _OTHER
         self._lines: dict = {}  # (file, line) -> the name assigned there, or None
         self._roots: dict = {}  # path -> weak reference to the top-level model called there
 
@@ -496,7 +504,7 @@ class record:
         self._handle = None
         self._stack.clear()
         self._context = ()
-        self._last = None
+        self._pending.clear()
         return False
 
     def nodes(self) -> list:
@@ -542,37 +550,61 @@ class record:
             self._name_from_source(node, meta)
 
     def _name_from_source(self, node, meta) -> None:
+        """Name the node after the variable that the user's line assigns (``h = x.relu()``).
+
+        The line is that of the innermost frame outside nbtorch. The user's frames further out
+        count too: in ``loss = my_loss(model(x), y)`` the variable ``loss`` holds the last node
+        that ``my_loss`` records, not the first one recorded on that line (``model(x)``'s).
+        """
         frame = sys._getframe(1)
-        inside = self._inside
+        where = self._where
+        named = False
+        innermost = True
         while frame is not None:
             file = frame.f_code.co_filename
-            flag = inside.get(file)
-            if flag is None:
-                flag = inside[file] = os.path.abspath(file).startswith(_PACKAGE)
-            if not flag:
-                break
+            kind = where.get(file)
+            if kind is None:
+                path = os.path.abspath(file)
+                kind = where[file] = (_NBTORCH if path.startswith(_PACKAGE) else
+                                      _OTHER if path.startswith(_LIBRARY) else _USER)
+            if kind == _NBTORCH:
+                frame = frame.f_back
+                continue
+            if kind == _OTHER and not innermost:
+                return  # the kernel's own machinery, above the user's code
+            innermost = False
+            named |= self._claim(node, meta, frame, file, give=not named)
             frame = frame.f_back
-        if frame is None:
-            return
+
+    def _claim(self, node, meta, frame, file: str, give: bool) -> bool:
+        """The variable that ``frame``'s current line assigns holds the latest node recorded
+        while the line runs: move its name onto ``node`` (``give``), or, when an inner line has
+        named ``node`` already, at least take it off the node that held it so far. True when
+        ``node`` was given the name."""
         key = (file, frame.f_lineno)
         name = self._lines.get(key, _UNSEEN)
         if name is _UNSEEN:
             match = _ASSIGN.match(linecache.getline(file, frame.f_lineno))
             name = self._lines[key] = match.group(1) if match else None
+        pending = self._pending
         if name is None:
-            self._last = None
-            return
+            pending.pop(id(frame), None)
+            return False
         # Of the nodes one execution of a line records (`x = relu(fc(x))`, `out = model(x)`),
         # the variable holds the last: take the name from the previous node of the same line.
         # (A one-line loop body looks like one execution: its latest node keeps the name.)
-        last, here = self._last, frame.f_lasti
-        if last is not None and last[0] == id(frame) and last[1] == frame.f_lineno \
-                and here >= last[2]:
-            previous = last[3]()
+        last, here = pending.get(id(frame)), frame.f_lasti
+        if last is not None and last[0] == frame.f_lineno and here >= last[1]:
+            previous = last[2]()
             if previous is not None and previous.metadata.get("var") == name:
                 del previous.metadata["var"]
-        meta["var"] = name
-        self._last = (id(frame), frame.f_lineno, here, weakref.ref(node))
+        if give:
+            meta["var"] = name
+        if len(pending) > 256:  # frames come and go (a function called in a loop)
+            for k in [k for k, v in pending.items() if v[2]() is None]:
+                del pending[k]
+        pending[id(frame)] = (frame.f_lineno, here, weakref.ref(node))
+        return give
 
     def _on_module(self, event) -> None:
         stack = self._stack

@@ -297,6 +297,36 @@ def test_record_names_variables_at_their_source_line():
     assert "hidden" in [n for n in g.nodes if n["var"] == "hidden"][0]["names"]
 
 
+def _hand_loss(logits, target):
+    log_probs = nbtorch.log(nbtorch.softmax(logits, dim=1))
+    return F.nll_loss(log_probs, target)
+
+
+class _Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(4, 5), nn.Linear(5, 3)
+
+    def forward(self, x):
+        x = self.fc1(x).relu()
+        return self.fc2(x)
+
+
+def test_record_names_what_the_users_functions_return():
+    """``loss = my_loss(model(x), y)``: ``loss`` names the last node my_loss records, not
+    model(x)'s, which runs first on that line; names inside the function stay."""
+    nbtorch.manual_seed(0)
+    x, target = nbtorch.randn(8, 4), nbtorch.randint(0, 3, (8,))
+    model, net = nn.Linear(4, 3), _Net()
+    with record():
+        loss = _hand_loss(model(x), target)
+        out = net(x)
+    ops = lambda t: [(n["label"], n["var"]) for n in graph(t).nodes if n["kind"] != "leaf"]  # noqa: E731
+    assert ops(loss) == [("NllLoss", "loss"), ("Log", "log_probs"), ("Softmax", None),
+                         ("Addmm", None)]
+    assert ops(out) == [("Addmm", "out"), ("Relu", "x"), ("Addmm", None)]
+
+
 def test_record_costs_nothing_outside_and_cleans_up():
     assert not events.LISTENERS
     with record() as rec:
