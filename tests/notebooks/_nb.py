@@ -21,12 +21,13 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 IMPORT_LINE = "import nbtorch as torch"
 
 
-def execute(path: pathlib.Path, cwd: pathlib.Path, as_pytorch: bool = False):
+def execute(path: pathlib.Path, cwd: pathlib.Path, as_pytorch: bool = False, edit=None):
     """Run a copy of the notebook in ``cwd``; nbclient raises CellExecutionError on any error.
 
     The kernel imports nbtorch from this checkout (PYTHONPATH), whatever else is installed.
     ``as_pytorch`` runs it on PyTorch itself (the oracle): the first code cell's imports of
     nbtorch (``import nbtorch as torch``, ``from nbtorch import nn``, ...) become imports of torch.
+    ``edit(nb)``, if given, changes the notebook in place before it runs.
     """
     copy = cwd / path.name
     shutil.copy(path, copy)
@@ -37,6 +38,8 @@ def execute(path: pathlib.Path, cwd: pathlib.Path, as_pytorch: bool = False):
         assert "viz" not in setup.source, f"{path.name} uses nbtorch.viz: PyTorch has none"
         source = re.sub(r"\bnbtorch\b", "torch", setup.source)
         setup.source = source.replace("import torch as torch", "import torch")
+    if edit is not None:
+        edit(nb)
     run(nb, cwd)
     return nb
 

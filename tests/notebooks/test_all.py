@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.notebooks._nb import IMPORT_LINE, NOTEBOOKS, read, text_of
+from tests.notebooks._nb import IMPORT_LINE, NOTEBOOKS, execute, read, text_of
 
 COURSE = [
     "00_tensors_and_autograd", "01_autograd_and_the_graph", "02_stepping_through_backprop",
@@ -60,3 +60,33 @@ def test_runs_top_to_bottom(path, executed):
         if "checker" in _tags(cell):
             out = text_of(cell)
             assert "Not done yet" in out and out.rstrip().endswith("False"), (_tags(cell), out)
+
+
+def _solve(nb) -> list[int]:
+    """Put the answer shown under each exercise ("Stuck? One answer") into the exercise cell;
+    returns the indices of the checker cells."""
+    checkers = []
+    for i, cell in enumerate(nb.cells):
+        if "exercise" not in _tags(cell):
+            continue
+        checker, answer = nb.cells[i + 1], nb.cells[i + 2]
+        assert "checker" in _tags(checker), "a checker cell follows each exercise"
+        assert answer.cell_type == "markdown" and "Stuck? One answer" in answer.source
+        code = re.search(r"```python\n(.*?)```", answer.source, re.S).group(1)
+        if code[:1].isspace():  # a method of the exercise's class: it replaces the stub's tail
+            head = "\n".join(code.splitlines()[:2])
+            assert head in cell.source, f"the answer's {head!r} is not in the exercise"
+            code = cell.source[:cell.source.index(head)] + code
+        cell.source = code
+        checkers.append(i + 1)
+    return checkers
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_the_answers_shown_pass_their_checkers(path, tmp_path):
+    """The course's own answers, run in place of the exercises, satisfy the checkers."""
+    checkers = []
+    nb = execute(path, tmp_path, edit=lambda nb: checkers.extend(_solve(nb)))
+    for i in checkers:
+        said = text_of(nb.cells[i])
+        assert "Correct" in said and said.rstrip().endswith("True"), said
