@@ -199,6 +199,9 @@ class Node:
                     raise RuntimeError(f"expected Variable or None (got {type(r).__name__})")
             if not create_graph:
                 result = tuple(r._data if isinstance(r, Tensor) else r for r in result)
+        keep = fn._edge_args
+        if keep is not None:  # one gradient per operand -> one per edge
+            result = tuple([result[i] if i < len(result) else None for i in keep])
         edges = self.next_functions
         if len(result) != len(edges):
             if len(result) > len(edges) and all(r is None for r in result[len(edges):]):
@@ -507,6 +510,7 @@ class Function:
 
     _backward_name = "FunctionBackward"
     _array_backward = False  # public Functions get and return Tensors in backward
+    _edge_args: tuple | None = None  # see Op
 
     _name_suffix = "Backward"  # MyFn -> MyFnBackward; primitives (Op) get PyTorch's "Backward0"
 
@@ -571,6 +575,10 @@ class Op(Function):
 
     _array_backward = True
     _is_view = False  # True for ops whose output shares memory with their first input
+    # The positional operands PyTorch's node lists in next_functions, when not all of them: an
+    # index, mask or target tensor is an operand of the op but no input of the derivative.
+    # backward still returns one gradient per operand; the others are dropped.
+    _edge_args: tuple | None = None
 
     _name_suffix = "Backward0"
 
@@ -623,6 +631,8 @@ class Op(Function):
                     out.grad_fn = ctx
                 if ctx._saved:
                     ctx._saved = _pack(ctx, ctx._saved, args, (out,))
+                if cls._edge_args is not None:
+                    _keep_edges(ctx, cls._edge_args)
                 if ANOMALY.enabled or events.LISTENERS:
                     _observe(ctx, (out,))
             return out
@@ -641,9 +651,19 @@ class Op(Function):
         )
         if ctx._saved:
             ctx._saved = _pack(ctx, ctx._saved, args, outputs)
+        if cls._edge_args is not None:
+            _keep_edges(ctx, cls._edge_args)
         if ANOMALY.enabled or events.LISTENERS:
             _observe(ctx, outputs)
         return outputs
+
+
+def _keep_edges(ctx: Node, keep: tuple) -> None:
+    """Only the operands ``keep`` stay edges of the node (``Op._edge_args``); which inputs need
+    a gradient is still said per operand, as forward and backward read it."""
+    ctx.needs_input_grad = ctx.needs_input_grad
+    ctx.next_functions = tuple([ctx.next_functions[i] for i in keep])
+    ctx._in_meta = [ctx._in_meta[i] for i in keep]
 
 
 def _scalar_output(ctx: Node, scalar):

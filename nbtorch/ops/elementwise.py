@@ -607,6 +607,8 @@ class Fmin(_NanIgnoring):
 class Where(Op):
     """Where: y = a where cond, else b; dy/da = cond, dy/db = not cond"""
 
+    _edge_args = (1, 2)  # as PyTorch's node lists them
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)

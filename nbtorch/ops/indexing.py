@@ -283,6 +283,8 @@ def _multiply_at(xp, out, key, src) -> None:
 class MaskedFill(Op):
     """MaskedFill: y = value where mask, else x; dy/dx = 0 where mask, else 1"""
 
+    _edge_args = (0,)  # as PyTorch's node lists them
+
     @staticmethod
     def forward(ctx, x, mask, value):
         ctx.save_for_backward(mask)
@@ -299,6 +301,8 @@ class MaskedFill(Op):
 
 class MaskedFillTensor(MaskedFill):
     """MaskedFill with a 0-d tensor value; d/dvalue = the sum of g where mask"""
+
+    _edge_args = (0, 2)  # input and value, as PyTorch's node lists them
 
 
 MaskedFillTensor._backward_name = "MaskedFillBackward1"

@@ -436,3 +436,37 @@ def test_metadata_is_a_persistent_dict(m):
     y.grad_fn.metadata["name"] = "double"
     assert y.grad_fn.metadata == {"name": "double"}
     assert (y * 1).grad_fn.next_functions[0][0].metadata["name"] == "double"
+
+
+# --- next_functions lists the inputs PyTorch's node lists -----------------------------------------
+def _next_names(t) -> list:
+    return [None if f is None else f.name() for f, _ in t.grad_fn.next_functions]
+
+
+NEXT_FUNCTIONS = [
+    # the op on x2 = x * 2, what PyTorch's grad_fn lists (indices, masks and targets are no edges)
+    ("where", lambda m, x2: m.where(x2 > 0, x2, x2 * 3), ["MulBackward0", "MulBackward0"]),
+    ("masked_fill", lambda m, x2: x2.masked_fill(x2 > 0, 0.0), ["MulBackward0"]),
+    ("masked_fill_tensor", lambda m, x2: x2.masked_fill(x2 > 0, x2.sum()),
+     ["MulBackward0", "SumBackward0"]),
+    ("embedding", lambda m, x2: m.nn.functional.embedding(m.tensor([0, 1]), x2),
+     ["MulBackward0"]),
+    ("nll_loss", lambda m, x2: m.nn.functional.nll_loss(x2, m.tensor([0, 2])), ["MulBackward0"]),
+    ("cross_entropy", lambda m, x2: m.nn.functional.cross_entropy(x2, m.tensor([0, 2])),
+     ["LogSoftmaxBackward0"]),
+    ("cross_entropy_weighted", lambda m, x2: m.nn.functional.cross_entropy(
+        x2, m.tensor([0, 2]), weight=m.ones(3)), ["LogSoftmaxBackward0"]),
+    ("binary_cross_entropy", lambda m, x2: m.nn.functional.binary_cross_entropy(
+        x2.sigmoid(), m.ones(2, 3)), ["SigmoidBackward0", None]),
+]
+
+
+@both
+@pytest.mark.parametrize(("op", "expected"), [(f, e) for _, f, e in NEXT_FUNCTIONS],
+                         ids=[n for n, _, _ in NEXT_FUNCTIONS])
+def test_next_functions_lists_what_pytorch_lists(m, op, expected):
+    x = m.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], requires_grad=True)
+    out = op(m, x * 2)
+    assert _next_names(out) == expected
+    out.sum().backward()  # the gradients still reach x through the edges that are left
+    assert x.grad is not None and x.grad.shape == x.shape

@@ -374,6 +374,8 @@ class NllLoss(Op):
     """NllLoss: l = -w[t] x[t] per row (x: log-probabilities), reduced (weighted mean for 'mean');
     dl/dx = -w[t] at the target, 0 elsewhere"""
 
+    _edge_args = (0,)  # as PyTorch's node lists them
+
     @staticmethod
     def forward(ctx, x, t, w, ignore_index=-100, reduction="mean"):
         xp = ctx.xp
@@ -399,71 +401,6 @@ class NllLoss(Op):
 
 class NllLoss2d(NllLoss):
     """NllLoss2d: NllLoss over (N, C, d1, ...) inputs (PyTorch's node name for them)"""
-
-    _backward_name = "NllLoss2DBackward0"
-
-
-_SQRT_TINY = {t: math.sqrt(np.finfo(t).tiny) for t in "efd"}
-
-
-def _log_softmax_rows(xp, rows, t, index):
-    """-log softmax(rows)[t] per row, the exponentials e of the shifted rows and their row sums
-    (softmax = e / total).
-
-    Logits are shifted by the maximum of the whole batch (one fast contiguous reduction) rather
-    than each row's: no exponential overflows either way.  A row whose maximum is far below the
-    batch's could underflow, so rows whose sum is below √tiny (or inf/nan) are redone with their own
-    maximum: the result is then the same as with per-row maxima (PyTorch's).
-    """
-    e = rows - rows.max() if rows.size else rows.copy()
-    picked = e[index]
-    xp.exp(e, out=e)
-    total = e @ xp.ones(e.shape[1], dtype=e.dtype)  # the row sums; BLAS is faster than sum(1)
-    tiny = _SQRT_TINY[e.dtype.char]
-    if total.size and not total.min() >= tiny:  # (also when a sum is nan)
-        redo = xp.nonzero(~(total >= tiny))[0]
-        shifted = rows[redo] - rows[redo].max(axis=1, keepdims=True)
-        picked[redo] = shifted[xp.arange(redo.size), t[redo]]
-        e[redo] = xp.exp(shifted)
-        total[redo] = e[redo].sum(axis=1)
-    return xp.log(total) - picked, e, total
-
-
-class CrossEntropy(Op):
-    """CrossEntropy (fused log-softmax + NLL): l = -w[t] log softmax(x)[t] per row, reduced;
-    dl/dx = w[t] (softmax(x) - onehot(t)) (scaled by the reduction)"""
-
-    _backward_name = "NllLossBackward0"  # the node PyTorch shows: its log-softmax is folded in
-
-    @staticmethod
-    def forward(ctx, x, t, w, ignore_index=-100, reduction="mean"):
-        xp = ctx.xp
-        ctx.input_shape, ctx.target_shape = x.shape, t.shape
-        rows = _rows(xp, x)
-        wt, denom = _prepare_targets(ctx, t, w, ignore_index, rows.shape[1], reduction, x.dtype)
-        ctx.index = (xp.arange(rows.shape[0]), ctx.t)  # each row's target
-        losses, e, total = _log_softmax_rows(xp, rows, ctx.t, ctx.index)
-        if ctx.needs_input_grad:
-            # e / total is the softmax; backward scales it per row in one multiply.  Saved as
-            # intermediates: a graph-recording backward recomputes from x instead.
-            ctx.save_for_backward(x, e, total)
-        return _reduce_rows(ctx, losses, wt, denom, t.shape)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, e, total = ctx.saved_tensors
-        coef = _coefficient(ctx, g)
-        if isinstance(g, Tensor):
-            hot, cdim = _onehot(ctx, g._data.dtype)
-            return (A.softmax(x, cdim) - hot) * _spread(coef, cdim, ctx), None, None
-        xp = ctx.xp
-        grad = e * xp.asarray(coef / total)[:, None]  # coef / total: a row's scale, (M,)
-        grad[ctx.index] -= coef
-        return _unrows(xp, grad, ctx.input_shape), None, None
-
-
-class CrossEntropy2d(CrossEntropy):
-    """CrossEntropy over (N, C, d1, ...) inputs (PyTorch's node name for them)"""
 
     _backward_name = "NllLoss2DBackward0"
 
@@ -537,9 +474,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Cross-entropy between logits ``input`` and class indices (or, when ``target`` has the
-    input's shape, class probabilities): ``nll_loss(log_softmax(input, 1), target)`` computed in
-    one fused, stable step.  Options as in PyTorch: ``weight``, ``ignore_index``,
-    ``label_smoothing``, ``reduction``.
+    input's shape, class probabilities): ``nll_loss(log_softmax(input, 1), target)``, recorded
+    as those two nodes, as PyTorch records it (NllLossBackward0, then LogSoftmaxBackward0).
+    Options as in PyTorch: ``weight``, ``ignore_index``, ``label_smoothing``, ``reduction``.
 
     >>> import nbtorch as torch
     >>> logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
@@ -552,8 +489,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             and input._data.shape[0] == target._data.shape[0]
             and target._data.dtype == _INT64 and input._data.dtype.kind == "f"):
         # the common case, (N, C) logits and (N,) class indices, with none of the checks below
-        return CrossEntropy.apply(input, target, None, ignore_index=ignore_index,
-                                  reduction=reduction)
+        return NllLoss.apply(A.log_softmax(input, 1), target, None, ignore_index=ignore_index,
+                             reduction=reduction)
     reduction = _reduction(size_average, reduce, reduction)
     if input.shape == target.shape:
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
@@ -567,8 +504,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return _cross_entropy_smoothed(input, target, weight, ignore_index, reduction,
                                        label_smoothing)
     _check_class_targets(input, target, weight, "")
-    return _apply_class_op(CrossEntropy, CrossEntropy2d, input, target, weight, ignore_index,
-                           reduction)
+    logp = A.log_softmax(input, 0 if ndim == 1 else 1)
+    return _apply_class_op(NllLoss, NllLoss2d, logp, target, weight, ignore_index, reduction)
 
 
 def _apply_class_op(op, op2d, input, target, weight, ignore_index, reduction):
@@ -651,6 +588,8 @@ def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
 class BinaryCrossEntropy(Op):
     """BinaryCrossEntropy: l = -w (t log x + (1 - t) log(1 - x)), each log clamped to >= -100,
     reduced; dl/dx = w (x - t) / max(x (1 - x), 1e-12), dl/dt = w (log(1 - x) - log x)"""
+
+    _edge_args = (0, 1)  # as PyTorch's node lists them
 
     @staticmethod
     def forward(ctx, x, t, w, reduction="mean"):

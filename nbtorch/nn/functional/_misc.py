@@ -189,6 +189,8 @@ class Embedding(Op):
     """Embedding: y = weight[indices]; dweight = rows of g added into the rows at indices (none
     into padding_idx; each divided by its index's count with scale_grad_by_freq)"""
 
+    _edge_args = (0,)  # as PyTorch's node lists them
+
     @staticmethod
     def forward(ctx, weight, indices, padding_idx=-1, scale_grad_by_freq=False):
         ctx.params = (weight.shape, padding_idx, scale_grad_by_freq)
