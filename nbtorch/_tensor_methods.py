@@ -246,6 +246,9 @@ def install() -> None:
         commutative = name in ("add", "mul", "and", "or", "xor")
         setattr(Tensor, f"__r{name}__", function if commutative else _reflected(function))
         setattr(Tensor, f"__i{name}__", _operator_inplace(function))
+    # ``2 - x`` and ``2 / x`` take PyTorch's own routes (RsubBackward1; reciprocal, then mul).
+    Tensor.__rsub__ = lambda self, other: E.rsub(self, other)
+    Tensor.__rtruediv__ = E._rtruediv
     for name, function in {"lt": E.lt, "le": E.le, "gt": E.gt, "ge": E.ge}.items():
         setattr(Tensor, f"__{name}__", function)
     Tensor.__eq__, Tensor.__ne__ = _equality(E.eq), _equality(E.ne)

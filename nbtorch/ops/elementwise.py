@@ -50,6 +50,13 @@ class Sub(Op):
         return g, (-g if ctx.alpha == 1 else g * -ctx.alpha)
 
 
+class Rsub(Sub):
+    """Rsub: y = a - alpha * x for a number a (``a - x``); dy/dx = -alpha"""
+
+    _backward_name = "RsubBackward1"  # PyTorch's node for a number minus a tensor
+    _edge_args = (1,)  # the number is no input of the node
+
+
 class Mul(Op):
     """Mul: y = a * b; dy/da = b, dy/db = a"""
 
@@ -507,6 +514,8 @@ class Sign(_ZeroGrad):
 class Clamp(Op):
     """Clamp: y = min(max(x, lo), hi); dy/dx = 1 where lo <= x <= hi, else 0"""
 
+    _backward_name = "ClampBackward1"  # PyTorch's node for number bounds (tensors: ClampBackward0)
+
     @staticmethod
     def forward(ctx, x, min=None, max=None):
         xp = ctx.xp
@@ -701,7 +710,15 @@ def rsub(input, other, alpha=1):
         return sub(other, input, alpha=alpha)
     a, b, dt = promoted(input, other)
     _check_alpha(alpha, dt)
-    return Sub.apply(b, a, alpha=alpha) if alpha != 1 else Sub.apply(b, a)
+    return Rsub.apply(b, a, alpha=alpha) if alpha != 1 else Rsub.apply(b, a)
+
+
+def _rtruediv(input, other):
+    """``other / input``; for a number ``other`` it is ``input.reciprocal() * other``, as in
+    PyTorch (the same nodes, MulBackward0 over ReciprocalBackward0, and the same rounding)."""
+    if type(other) is float or type(other) is int:
+        return mul(reciprocal(input), other)
+    return div(other, input)
 
 
 def _check_alpha(alpha, dt) -> None:

@@ -458,7 +458,13 @@ NEXT_FUNCTIONS = [
         x2, m.tensor([0, 2]), weight=m.ones(3)), ["LogSoftmaxBackward0"]),
     ("binary_cross_entropy", lambda m, x2: m.nn.functional.binary_cross_entropy(
         x2.sigmoid(), m.ones(2, 3)), ["SigmoidBackward0", None]),
+    ("bce_with_logits", lambda m, x2: m.nn.functional.binary_cross_entropy_with_logits(
+        x2, m.ones(2, 3), pos_weight=m.ones(3)), ["MulBackward0", None]),
+    ("number_minus", lambda m, x2: 1 - x2, ["MulBackward0"]),  # RsubBackward1
+    ("number_over", lambda m, x2: 2 / x2, ["ReciprocalBackward0", None]),  # MulBackward0
 ]
+
+NODE_NAMES = {"number_minus": "RsubBackward1", "number_over": "MulBackward0"}
 
 
 @both
@@ -468,5 +474,14 @@ def test_next_functions_lists_what_pytorch_lists(m, op, expected):
     x = m.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], requires_grad=True)
     out = op(m, x * 2)
     assert _next_names(out) == expected
+    name = next((n for n, f, _ in NEXT_FUNCTIONS if f is op), None)
+    if name in NODE_NAMES:
+        assert out.grad_fn.name() == NODE_NAMES[name]
     out.sum().backward()  # the gradients still reach x through the edges that are left
     assert x.grad is not None and x.grad.shape == x.shape
+
+
+@both
+def test_clamp_by_numbers_is_clampbackward1(m):
+    x = m.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    assert x.clamp(min=0).grad_fn.name() == x.clamp(0, 1).grad_fn.name() == "ClampBackward1"

@@ -621,6 +621,8 @@ class BinaryCrossEntropyWithLogits(Op):
     positive weight), reduced; dl/dx = w ((p t + 1 - t) σ(x) - p t),
     dl/dt = w ((p - 1) softplus(-x) - x)"""
 
+    _edge_args = (0, 1)  # input and target, as PyTorch's node lists them
+
     @staticmethod
     def forward(ctx, x, t, w, pos_weight, reduction="mean"):
         xp = ctx.xp
