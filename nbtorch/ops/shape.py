@@ -79,6 +79,21 @@ class Permute(Op):
 class _TransposeT(Permute):
     """T: y = x with its (at most two) dims swapped; dy/dx = the gradient swapped back"""
 
+    @staticmethod
+    def forward(ctx, x):
+        # no parameters: the graph (and the stepper's finite-difference check) can replay it
+        return Permute.forward(ctx, x, dims=tuple(reversed(range(x.ndim))))
+
+    @staticmethod
+    def backward(ctx, g):
+        base = g.base if type(g) is np.ndarray else None
+        if base is not None and g.ndim == 2 and base.shape == g.shape[::-1] \
+                and base.strides == g.strides[::-1] and base.ctypes.data == g.ctypes.data:
+            # g is exactly base.T (as F.linear's backward makes it): hand on base itself, a
+            # contiguous array that a leaf's .grad may adopt without a copy; views are copied.
+            return base
+        return Permute.backward(ctx, g)
+
 
 _TransposeT._backward_name = "TBackward0"  # PyTorch's name for Tensor.t()
 
@@ -629,7 +644,7 @@ def t(input):
     n = input._data.ndim
     if n > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {n}D")
-    return _TransposeT.apply(input, dims=tuple(reversed(range(n))))
+    return _TransposeT.apply(input)
 
 
 def _numpy_T(self):

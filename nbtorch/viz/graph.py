@@ -48,10 +48,10 @@ exposes that value).  Module paths and variable names exist only for nodes recor
 ...     out = model(torch.ones(2, 3)).sum()
 >>> g = graph(out, params=model)
 >>> [(n["label"], n["module"]) for n in g.nodes]
-[('Sum', None), ('Addmm', '2'), ('2.weight', '2'), ('2.bias', '2'), ('Relu', '1'),
- ('Addmm', '0'), ('0.weight', '0'), ('0.bias', '0')]
->>> g.nodes[4]["value"]["shape"], g.modules["2"], len(g.edges)
-([2, 4], 'Linear', 7)
+[('Sum', None), ('Addmm', '2'), ('2.bias', '2'), ('T', '2'), ('2.weight', '2'), ('Relu', '1'),
+ ('Addmm', '0'), ('0.bias', '0'), ('T', '0'), ('0.weight', '0')]
+>>> g.nodes[5]["value"]["shape"], g.modules["2"], len(g.edges)
+([2, 4], 'Linear', 9)
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ loss = nn.functional.mse_loss(model(x), target)
 
 # One cell per widget; what its saved picture must say (alt text), to show it is up to date.
 WIDGETS = {
-    "GraphView": ("viz.GraphView(loss, params=model)", r"8 nodes, 7 edges"),
+    "GraphView": ("viz.GraphView(loss, params=model)", r"10 nodes, 9 edges"),
     "BackwardStepper": (
         "stepper = viz.BackwardStepper(loss, params=model)\nstepper.step(3)\nstepper",
         r"step 2",

@@ -57,7 +57,8 @@ def test_mlp_graph(executed):
     rows = text_of(cell_tagged(nb, "mlp-nodes")).splitlines()
     assert rows[1].split() == ["0", "MseLoss", "-", "-", "loss", "[]"]
     assert rows[2].split() == ["1", "Addmm", "2", "-", "out", "[5,", "2]"]
-    assert rows[7].split() == ["6", "0.weight", "0", "0.weight", "-", "[4,", "3]"]
+    assert rows[4].split() == ["3", "T", "2", "-", "-", "[4,", "2]"]  # weight.t(), as in PyTorch
+    assert rows[10].split() == ["9", "0.weight", "0", "0.weight", "-", "[4,", "3]"]
     assert rows[-1] == ("modules: {'': 'Sequential', '0': 'Linear', '1': 'ReLU', "
                         "'2': 'Linear'}")
     folded = _svg(cell_tagged(nb, "mlp-collapsed"))

@@ -57,18 +57,18 @@ def test_neuron_gradients_identical_to_backward(executed):
 
 def test_network_steps_and_fanout(executed):
     nb = executed(NB)
-    assert "BackwardStepper, step 11: AccumulateGrad" in text_of(cell_tagged(nb, "mlp-stepper"))
+    assert "BackwardStepper, step 13: AccumulateGrad" in text_of(cell_tagged(nb, "mlp-stepper"))
     out = text_of(cell_tagged(nb, "mlp-steps")).splitlines()
-    assert out[-1] == "12 steps for 12 nodes"
+    assert out[-1] == "14 steps for 14 nodes"  # a TBackward0 per layer, as in PyTorch
     steps = out[:-1]
-    assert len(steps) == 12
+    assert len(steps) == 14
     summed = [line for line in steps if "sum of 2 parts" in line]
-    assert len(summed) == 1 and summed[0].startswith("step 10: AccumulateGrad")
+    assert len(summed) == 1 and summed[0].startswith("step 13: AccumulateGrad")
     fan = text_of(cell_tagged(nb, "mlp-fanout"))
-    assert "(node 10 = 0.weight)" in fan
+    assert "(node 13 = 0.weight)" in fan
     arrived = _numbers(re.search(r"arrives: \[(.*?)\]", fan).group(1))
     parts = [_numbers(p) for p in re.findall(r"part from \w+ \(node \d+\): \[(.*?)\]", fan)]
-    assert len(parts) == 2 and "part from PowBackward0" in fan and "from AddmmBackward0" in fan
+    assert len(parts) == 2 and "part from PowBackward0" in fan and "from TBackward0" in fan
     assert arrived == pytest.approx([a + b for a, b in zip(*parts)], abs=2e-4)
     # a second pass without zero_grad adds to what the first left in .grad
     acc = text_of(cell_tagged(nb, "accumulate"))
@@ -81,7 +81,8 @@ def test_network_steps_and_fanout(executed):
 def test_finite_difference_check(executed):
     out = text_of(cell_tagged(executed(NB), "fd-check"))
     ok = re.findall(r"^step +\d+: (\w+) +ok: largest difference (\S+)$", out, flags=re.M)
-    assert [op for op, _ in ok] == ["AddmmBackward0", "TanhBackward0", "AddmmBackward0"]
+    assert [op for op, _ in ok] == ["AddmmBackward0", "TBackward0", "TanhBackward0",
+                                  "AddmmBackward0", "TBackward0"]
     assert all(float(diff) < 1e-5 for _, diff in ok)
     assert "mismatch" not in out
     assert "(c) AccumulateGrad only adds the gradient into .grad: nothing to check" in out
@@ -93,7 +94,7 @@ def test_network_gradients_identical_to_backward(executed):
     assert [line.split()[0] for line in lines[:4]] == ["0.weight", "0.bias", "2.weight",
                                                         "2.bias"]
     assert all("largest difference 0.0e+00  identical: True" in line for line in lines[:4])
-    assert lines[4] == "12 steps, finished: True"
+    assert lines[4] == "14 steps, finished: True"
 
 
 def test_exercise_setup_hides_the_answer(executed):

@@ -291,8 +291,10 @@ def test_record_names_variables_at_their_source_line():
     model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
     with record():
         z = model(x)
+    # as in PyTorch, a 1-d input goes through views around addmm(bias, x, weight.t())
     assert [(n["label"], n["var"]) for n in graph(z).nodes if n["kind"] != "leaf"] == [
-        ("Addmm", "z"), ("Tanh", None), ("Addmm", None)]
+        ("View", "z"), ("Addmm", None), ("View", None), ("T", None), ("Tanh", None),
+        ("View", None), ("Addmm", None), ("View", None), ("T", None)]
     assert [n for n in g.nodes if n["var"] == "hidden"][0]["op"] == "MulBackward0"
     assert "hidden" in [n for n in g.nodes if n["var"] == "hidden"][0]["names"]
 
@@ -323,8 +325,9 @@ def test_record_names_what_the_users_functions_return():
         out = net(x)
     ops = lambda t: [(n["label"], n["var"]) for n in graph(t).nodes if n["kind"] != "leaf"]  # noqa: E731
     assert ops(loss) == [("NllLoss", "loss"), ("Log", "log_probs"), ("Softmax", None),
-                         ("Addmm", None)]
-    assert ops(out) == [("Addmm", "out"), ("Relu", "x"), ("Addmm", None)]
+                         ("Addmm", None), ("T", None)]
+    assert ops(out) == [("Addmm", "out"), ("T", None), ("Relu", "x"), ("Addmm", None),
+                        ("T", None)]
 
 
 def test_record_costs_nothing_outside_and_cleans_up():

@@ -283,9 +283,9 @@ def test_sent_gradients_and_rules():
     assert leaf["sent"] == [] and leaf["accumulated"]["before"] is None
     names = {n for r in stepper.steps for n in r["names"]}
     assert {"0.weight", "0.bias", "2.weight", "2.bias"} <= names
-    # the first Linear's input x needs no gradient: no edge, no entry
+    # addmm(bias, x, weight.t()), as in PyTorch: the first Linear's x needs no gradient (no entry)
     first = [r for r in stepper.steps if r["op"] == "AddmmBackward0"][-1]
-    assert [e["input_index"] for e in first["sent"]] == [1, 2]
+    assert [e["input_index"] for e in first["sent"]] == [0, 2]
     json.dumps(stepper.steps, allow_nan=False)
 
 
