@@ -1042,9 +1042,96 @@ def where(condition, input=None, other=None):
     return Where.apply(condition, a, b)
 
 
+class Lerp(Op):
+    """Lerp: y = a + w (b - a) for a number w (computed as b - (b - a)(1 - w) where |w| >= 0.5,
+    as PyTorch does, so that w = 1 gives b exactly); dy/da = 1 - w, dy/db = w"""
+
+    @staticmethod
+    def forward(ctx, a, b, weight=0.5):
+        ctx.weight = weight
+        diff = b - a
+        out = a + weight * diff if abs(weight) < 0.5 else b - diff * (1 - weight)
+        return ctx.xp.asarray(out).astype(ctx.xp.result_type(a, b), copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        w = ctx.weight
+        return g * (1 - w), g * w
+
+
+class LerpTensor(Op):
+    """Lerp with a tensor weight: y = a + w (b - a) (from the nearer end, as Lerp);
+    dy/da = 1 - w, dy/db = w, dy/dw = b - a"""
+
+    _backward_name = "LerpBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b, w):
+        ctx.save_for_backward(a, b, w)
+        xp = ctx.xp
+        diff = b - a
+        out = xp.where(xp.abs(w) < 0.5, a + w * diff, b - diff * (1 - w))
+        return xp.asarray(out).astype(xp.result_type(a, b), copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, w = ctx.saved_tensors
+        return g * (1 - w), g * w, g * (b - a)
+
+
 def lerp(input, end, weight):
-    """``input + weight * (end - input)``."""
-    return add(input, mul(weight, sub(end, input)))
+    """``input + weight * (end - input)``, with PyTorch's rounding (from the nearer end).
+
+    >>> import nbtorch as torch
+    >>> torch.lerp(torch.tensor([0.0, 10.0]), torch.tensor([10.0, 20.0]), 0.25)
+    tensor([ 2.5000, 12.5000])
+    """
+    a, b, _ = promoted(input, end)
+    if isinstance(weight, Tensor):
+        return LerpTensor.apply(a, b, weight)
+    return Lerp.apply(a, b, weight=as_number(weight))
+
+
+class Addcmul(Op):
+    """Addcmul: y = a + v t₁ t₂; dy/da = 1, dy/dt₁ = v t₂, dy/dt₂ = v t₁"""
+
+    @staticmethod
+    def forward(ctx, a, t1, t2, value=1):
+        ctx.value = value
+        ctx.save_for_backward(t1, t2)
+        return a + value * t1 * t2 if value != 1 else a + t1 * t2
+
+    @staticmethod
+    def backward(ctx, g):
+        t1, t2 = ctx.saved_tensors
+        v = ctx.value
+        gv = g if v == 1 else g * v
+        return g, gv * t2, gv * t1
+
+
+class Addcdiv(Op):
+    """Addcdiv: y = a + v t₁ / t₂; dy/da = 1, dy/dt₁ = v / t₂, dy/dt₂ = -v t₁ / t₂²"""
+
+    @staticmethod
+    def forward(ctx, a, t1, t2, value=1):
+        ctx.value = value
+        ctx.save_for_backward(t1, t2)
+        return a + value * t1 / t2 if value != 1 else a + t1 / t2
+
+    @staticmethod
+    def backward(ctx, g):
+        t1, t2 = ctx.saved_tensors
+        v = ctx.value
+        gv = g if v == 1 else g * v
+        return g, gv / t2, -gv * t1 / (t2 * t2)
+
+
+def _three(input, tensor1, tensor2):
+    """The three operands cast to their common dtype (PyTorch's promotion)."""
+    t1, t2, _ = promoted(tensor1, tensor2)
+    a, t1, _ = promoted(input, t1)
+    a, t2, _ = promoted(a, t2)
+    return a, t1, t2
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
@@ -1054,7 +1141,9 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     >>> torch.zeros(2).addcmul(torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0]), value=0.5)
     tensor([1.5000, 4.0000])
     """
-    return add(input, mul(mul(tensor1, value), tensor2) if value != 1 else mul(tensor1, tensor2))
+    a, t1, t2 = _three(input, tensor1, tensor2)
+    value = as_number(value)
+    return Addcmul.apply(a, t1, t2, value=value) if value != 1 else Addcmul.apply(a, t1, t2)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
@@ -1064,7 +1153,9 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     >>> torch.ones(2).addcdiv(torch.tensor([1.0, 2.0]), torch.tensor([4.0, 4.0]), value=-1)
     tensor([0.7500, 0.5000])
     """
-    return add(input, div(mul(tensor1, value), tensor2) if value != 1 else div(tensor1, tensor2))
+    a, t1, t2 = _three(input, tensor1, tensor2)
+    value = as_number(value)
+    return Addcdiv.apply(a, t1, t2, value=value) if value != 1 else Addcdiv.apply(a, t1, t2)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):

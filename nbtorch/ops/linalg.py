@@ -154,24 +154,6 @@ class Baddbmm(Addmm):
     """Baddbmm: Yₙ = β Cₙ + α Aₙ Bₙ; dL/dC = β G, dL/dAₙ = α Gₙ Bₙᵀ, dL/dBₙ = α Aₙᵀ Gₙ"""
 
 
-class Outer(Op):
-    """Outer: yᵢⱼ = aᵢ bⱼ; dL/da = g b, dL/db = gᵀ a"""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        if ctx.needs_input_grad:
-            need_a, need_b = ctx.needs_input_grad
-            ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        return a[:, None] * b[None, :]
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
-        xp = ctx.xp
-        return (xp.matmul(g, b) if need_a else None), (xp.matmul(a, g) if need_b else None)
-
-
 # --- argument checks, in PyTorch's words ---------------------------------------------------------
 
 
@@ -383,7 +365,8 @@ def outer(input, vec2):
     if input._data.dtype != vec2._data.dtype:
         common = _dtype.result_type_of([input.dtype, vec2.dtype], [], ())
         input, vec2 = _cast(input, common), _cast(vec2, common)
-    return Outer.apply(input, vec2)
+    # as PyTorch computes it, and so records it: a column view of input times vec2
+    return input.reshape(-1, 1) * vec2
 
 
 ger = outer

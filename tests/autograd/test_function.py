@@ -462,9 +462,19 @@ NEXT_FUNCTIONS = [
         x2, m.ones(2, 3), pos_weight=m.ones(3)), ["MulBackward0", None]),
     ("number_minus", lambda m, x2: 1 - x2, ["MulBackward0"]),  # RsubBackward1
     ("number_over", lambda m, x2: 2 / x2, ["ReciprocalBackward0", None]),  # MulBackward0
+    ("outer", lambda m, x2: m.outer(x2[0], x2[1]), ["ViewBackward0", "SelectBackward0"]),
+    ("lerp", lambda m, x2: m.lerp(x2, x2 * 3, 0.7), ["MulBackward0", "MulBackward0"]),
+    ("lerp_tensor", lambda m, x2: m.lerp(x2, x2 * 3, x2.sigmoid()),
+     ["MulBackward0", "MulBackward0", "SigmoidBackward0"]),
+    ("addcmul", lambda m, x2: m.addcmul(x2, x2 * 3, x2 * 4, value=0.5),
+     ["MulBackward0", "MulBackward0", "MulBackward0"]),
+    ("addcdiv", lambda m, x2: m.addcdiv(x2, x2 * 3, x2.exp()),
+     ["MulBackward0", "MulBackward0", "ExpBackward0"]),
 ]
 
-NODE_NAMES = {"number_minus": "RsubBackward1", "number_over": "MulBackward0"}
+NODE_NAMES = {"number_minus": "RsubBackward1", "number_over": "MulBackward0",
+              "outer": "MulBackward0", "lerp": "LerpBackward0", "lerp_tensor": "LerpBackward1",
+              "addcmul": "AddcmulBackward0", "addcdiv": "AddcdivBackward0"}
 
 
 @both
