@@ -240,15 +240,15 @@ def install() -> None:
         "mod": E.remainder, "pow": E.pow, "and": E.bitwise_and, "or": E.bitwise_or,
         "xor": E.bitwise_xor,
     }
+    # ``2 - x`` and ``2 / x`` take PyTorch's own routes (RsubBackward1; reciprocal, then mul).
+    reflected = {"sub": E.rsub, "truediv": E._rtruediv}
     for name, function in operators.items():
         setattr(Tensor, f"__{name}__", function)
         # As in PyTorch, ``2 * x`` is ``mul(x, 2)`` for commutative ops (the tensor's edge first).
         commutative = name in ("add", "mul", "and", "or", "xor")
-        setattr(Tensor, f"__r{name}__", function if commutative else _reflected(function))
+        setattr(Tensor, f"__r{name}__", reflected.get(name) or (
+            function if commutative else _reflected(function)))
         setattr(Tensor, f"__i{name}__", _operator_inplace(function))
-    # ``2 - x`` and ``2 / x`` take PyTorch's own routes (RsubBackward1; reciprocal, then mul).
-    Tensor.__rsub__ = lambda self, other: E.rsub(self, other)
-    Tensor.__rtruediv__ = E._rtruediv
     for name, function in {"lt": E.lt, "le": E.le, "gt": E.gt, "ge": E.ge}.items():
         setattr(Tensor, f"__{name}__", function)
     Tensor.__eq__, Tensor.__ne__ = _equality(E.eq), _equality(E.ne)

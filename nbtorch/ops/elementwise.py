@@ -1049,9 +1049,7 @@ class Lerp(Op):
     @staticmethod
     def forward(ctx, a, b, weight=0.5):
         ctx.weight = weight
-        diff = b - a
-        out = a + weight * diff if abs(weight) < 0.5 else b - diff * (1 - weight)
-        return ctx.xp.asarray(out).astype(ctx.xp.result_type(a, b), copy=False)
+        return _lerp(ctx.xp, a, b, weight)
 
     @staticmethod
     def backward(ctx, g):
@@ -1068,15 +1066,22 @@ class LerpTensor(Op):
     @staticmethod
     def forward(ctx, a, b, w):
         ctx.save_for_backward(a, b, w)
-        xp = ctx.xp
-        diff = b - a
-        out = xp.where(xp.abs(w) < 0.5, a + w * diff, b - diff * (1 - w))
-        return xp.asarray(out).astype(xp.result_type(a, b), copy=False)
+        return _lerp(ctx.xp, a, b, w)
 
     @staticmethod
     def backward(ctx, g):
         a, b, w = ctx.saved_tensors
         return g * (1 - w), g * w, g * (b - a)
+
+
+def _lerp(xp, a, b, w):
+    """a + w (b - a), from a where |w| < 0.5 and from b elsewhere (PyTorch's rounding)."""
+    diff = b - a
+    if isinstance(w, (int, float)):
+        out = a + w * diff if abs(w) < 0.5 else b - diff * (1 - w)
+    else:
+        out = xp.where(xp.abs(w) < 0.5, a + w * diff, b - diff * (1 - w))
+    return xp.asarray(out).astype(xp.result_type(a, b), copy=False)
 
 
 def lerp(input, end, weight):
@@ -1126,12 +1131,12 @@ class Addcdiv(Op):
         return g, gv / t2, -gv * t1 / (t2 * t2)
 
 
-def _three(input, tensor1, tensor2):
-    """The three operands cast to their common dtype (PyTorch's promotion)."""
+def _addc(op, input, tensor1, tensor2, value):
+    """``op`` (Addcmul or Addcdiv) on the three operands cast to their common dtype."""
     t1, t2, _ = promoted(tensor1, tensor2)
     a, t1, _ = promoted(input, t1)
     a, t2, _ = promoted(a, t2)
-    return a, t1, t2
+    return op.apply(a, t1, t2, value=as_number(value))
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
@@ -1141,9 +1146,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     >>> torch.zeros(2).addcmul(torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0]), value=0.5)
     tensor([1.5000, 4.0000])
     """
-    a, t1, t2 = _three(input, tensor1, tensor2)
-    value = as_number(value)
-    return Addcmul.apply(a, t1, t2, value=value) if value != 1 else Addcmul.apply(a, t1, t2)
+    return _addc(Addcmul, input, tensor1, tensor2, value)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
@@ -1153,9 +1156,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     >>> torch.ones(2).addcdiv(torch.tensor([1.0, 2.0]), torch.tensor([4.0, 4.0]), value=-1)
     tensor([0.7500, 0.5000])
     """
-    a, t1, t2 = _three(input, tensor1, tensor2)
-    value = as_number(value)
-    return Addcdiv.apply(a, t1, t2, value=value) if value != 1 else Addcdiv.apply(a, t1, t2)
+    return _addc(Addcdiv, input, tensor1, tensor2, value)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):

@@ -158,6 +158,12 @@ def eta_seconds(step, first_step, elapsed, total):
     return max(total - done, 0) / rate
 
 
+def _step_text(v) -> str:
+    """A step number as the header prints it: an int plainly, else 6 significant digits (JS:
+    ``fmtStep``)."""
+    return str(int(v)) if float(v).is_integer() else f"{v:.6g}"
+
+
 def progress_text(status: dict, total) -> str:
     """The monitor's header line from its ``status`` trait (JS: ``progressText``).
 
@@ -174,10 +180,9 @@ def progress_text(status: dict, total) -> str:
         return "waiting for the first log"
     if total:
         done = min(step - status["first_step"] + 1, total)  # also logged: a step 0 before training
-        done_text = str(int(done)) if float(done).is_integer() else f"{done:.6g}"
-        head = f"{done_text} / {total} steps ({math.floor(done / total * 100)}%)"
+        head = f"{_step_text(done)} / {total} steps ({math.floor(done / total * 100)}%)"
     else:
-        head = f"step {int(step)}" if float(step).is_integer() else f"step {step:.6g}"
+        head = f"step {_step_text(step)}"
     parts = [head, f"{format_duration(status.get('elapsed'))} elapsed"]
     if total and not status.get("done"):
         eta = eta_seconds(step, status["first_step"], status.get("elapsed"), total)
