@@ -594,10 +594,16 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if dim is None and not keepdim and dtype is None:
         return Sum.apply(input)
     input = _cast(input, dtype)
-    dims = _dims(dim, input._data.ndim, "sum")
+    return _whole_or_dims(Sum, _SumDim, input, dim, keepdim, "sum")
+
+
+def _whole_or_dims(whole, per_dims, input, dim, keepdim: bool, name: str):
+    """The op over all elements (``dim`` None, PyTorch's ``SumBackward0``) or over some dims
+    (``SumBackward1``), with ``dim`` checked in PyTorch's words."""
+    dims = _dims(dim, input._data.ndim, name)
     if dims is None and dim is None:
-        return Sum.apply(input, keepdim=keepdim)
-    return _SumDim.apply(input, dims=dims, keepdim=keepdim)
+        return whole.apply(input, keepdim=keepdim)
+    return per_dims.apply(input, dims=dims, keepdim=keepdim)
 
 
 @_numpy_names
@@ -634,10 +640,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
         )
     if dim is None and not keepdim:
         return Mean.apply(input)
-    dims = _dims(dim, input._data.ndim, "mean")
-    if dims is None and dim is None:
-        return Mean.apply(input, keepdim=keepdim)
-    return _MeanDim.apply(input, dims=dims, keepdim=keepdim)
+    return _whole_or_dims(Mean, _MeanDim, input, dim, keepdim, "mean")
 
 
 @_numpy_names

@@ -73,7 +73,24 @@ def _argsort(xp, x, axis: int, descending: bool):
 # --- ops with values and indices -----------------------------------------------------------------
 
 
-class Sort(Op):
+class _TakenAlongDim(Op):
+    """An op that returns (values, indices): values taken from x along a dim at indices p; its
+    gradient goes back to x at p (the indices get none)"""
+
+    @staticmethod
+    def backward(ctx, g, _indices_grad):
+        return _backward_at_indices(ctx, g)
+
+
+def _taken(ctx, values, idx, dim: int, shape: tuple):
+    """Keep what the backward needs (the indices, the dim and x's shape) when it will run."""
+    if ctx.needs_input_grad:
+        ctx.save_for_backward(idx)
+        ctx.where = (dim, shape)
+    return values, idx
+
+
+class Sort(_TakenAlongDim):
     """Sort: y = x reordered along dim by the sorting permutation p; dL/dx = g put back at p"""
 
     @staticmethod
@@ -83,17 +100,10 @@ class Sort(Op):
         idx = _argsort(xp, flat, dim, descending)
         values = xp.take_along_axis(flat, idx, axis=dim).reshape(x.shape)
         idx = idx.reshape(x.shape)
-        if ctx.needs_input_grad:
-            ctx.save_for_backward(idx)
-            ctx.where = (dim, x.shape)
-        return values, idx
-
-    @staticmethod
-    def backward(ctx, g, _indices_grad):
-        return _backward_at_indices(ctx, g)
+        return _taken(ctx, values, idx, dim, x.shape)
 
 
-class Topk(Op):
+class Topk(_TakenAlongDim):
     """Topk: y = the k largest (or smallest) x along dim, at indices p; dL/dx = g put back at p"""
 
     @staticmethod
@@ -107,17 +117,10 @@ class Topk(Op):
         values = xp.take_along_axis(flat, idx, axis=dim)
         if x.ndim == 0 and k == 1:
             values, idx = values.reshape(()), idx.reshape(())
-        if ctx.needs_input_grad:
-            ctx.save_for_backward(idx)
-            ctx.where = (dim, x.shape)
-        return values, idx
-
-    @staticmethod
-    def backward(ctx, g, _indices_grad):
-        return _backward_at_indices(ctx, g)
+        return _taken(ctx, values, idx, dim, x.shape)
 
 
-class Kthvalue(Op):
+class Kthvalue(_TakenAlongDim):
     """Kthvalue: y = the k-th smallest x along dim, at index p; dL/dx = g put back at p"""
 
     @staticmethod
@@ -131,14 +134,7 @@ class Kthvalue(Op):
             values, idx = values.reshape(()), idx.reshape(())
         elif not keepdim:
             values, idx = values.squeeze(dim), idx.squeeze(dim)
-        if ctx.needs_input_grad:
-            ctx.save_for_backward(idx)
-            ctx.where = (dim, x.shape)
-        return values, idx
-
-    @staticmethod
-    def backward(ctx, g, _indices_grad):
-        return _backward_at_indices(ctx, g)
+        return _taken(ctx, values, idx, dim, x.shape)
 
 
 def _backward_at_indices(ctx, g):
