@@ -31,6 +31,15 @@ from ._safe_unpickle import loads
 __all__ = ["VisionDataset", "StandardTransform", "MNIST", "FashionMNIST", "CIFAR10"]
 
 
+def _transformed(transform, target_transform, input, target):
+    """``(transform(input), target_transform(target))``, each only where given."""
+    if transform is not None:
+        input = transform(input)
+    if target_transform is not None:
+        target = target_transform(target)
+    return input, target
+
+
 class StandardTransform:
     """``transform`` applied to the input and ``target_transform`` to the target."""
 
@@ -39,11 +48,7 @@ class StandardTransform:
         self.target_transform = target_transform
 
     def __call__(self, input, target):
-        if self.transform is not None:
-            input = self.transform(input)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return input, target
+        return _transformed(self.transform, self.target_transform, input, target)
 
     def _format_transform_repr(self, transform, head: str) -> list[str]:
         lines = repr(transform).splitlines()
@@ -203,12 +208,9 @@ class MNIST(VisionDataset):
 
     def __getitem__(self, index: int):
         img = _numpy(self.data)[index]
-        target = int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        # self.transform, not the StandardTransform made at construction: as in torchvision,
+        # assigning dataset.transform later takes effect
+        return _transformed(self.transform, self.target_transform, img, int(self.targets[index]))
 
     def __len__(self) -> int:
         return len(self.data)
@@ -304,12 +306,8 @@ class CIFAR10(VisionDataset):
                                      md5=self.tgz_md5)
 
     def __getitem__(self, index: int):
-        img, target = self.data[index], self.targets[index]
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return _transformed(self.transform, self.target_transform, self.data[index],
+                            self.targets[index])
 
     def __len__(self) -> int:
         return len(self.data)
