@@ -912,6 +912,16 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _moment("std", Std, input, dim, unbiased, keepdim, correction)
 
 
+def _with_mean(name: str, op, input, dim, unbiased, keepdim, correction):
+    """``(op over dim, mean over dim)``: var_mean and std_mean, with PyTorch's checks."""
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(f"{name} only support floating point and complex dtypes")
+    dims_arg, correction = _correction(name, dim, unbiased, correction)
+    return (op.apply(input, dims=_dims(dims_arg, input._data.ndim, name), correction=correction,
+                     keepdim=keepdim),
+            mean(input, dims_arg, keepdim))
+
+
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(var, mean)`` over ``dim``.
 
@@ -919,12 +929,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     >>> torch.var_mean(torch.tensor([1.0, 2.0, 3.0]))
     (tensor(1.), tensor(2.))
     """
-    if input._data.dtype.kind not in "fc":
-        raise RuntimeError("var_mean only support floating point and complex dtypes")
-    dims_arg, correction = _correction("var_mean", dim, unbiased, correction)
-    return (Var.apply(input, dims=_dims(dims_arg, input._data.ndim, "var_mean"),
-                      correction=correction, keepdim=keepdim),
-            mean(input, dims_arg, keepdim))
+    return _with_mean("var_mean", Var, input, dim, unbiased, keepdim, correction)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -934,12 +939,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     >>> torch.std_mean(torch.tensor([1.0, 2.0, 3.0]))
     (tensor(1.), tensor(2.))
     """
-    if input._data.dtype.kind not in "fc":
-        raise RuntimeError("std_mean only support floating point and complex dtypes")
-    dims_arg, correction = _correction("std_mean", dim, unbiased, correction)
-    return (Std.apply(input, dims=_dims(dims_arg, input._data.ndim, "std_mean"),
-                      correction=correction, keepdim=keepdim),
-            mean(input, dims_arg, keepdim))
+    return _with_mean("std_mean", Std, input, dim, unbiased, keepdim, correction)
 
 
 @_numpy_names
