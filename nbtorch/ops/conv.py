@@ -425,13 +425,18 @@ class Fold(Op):
 # --- public functions ----------------------------------------------------------------------------
 
 
-def _tuple(value, n: int, name: str, what: str = None) -> tuple:
-    """An int or a sequence of n ints, with PyTorch's error otherwise."""
+def _n_ints(value, n: int) -> tuple:
+    """An int, or a sequence of one or n ints, as n ints (any other length comes back as it is,
+    for the caller's own error)."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return (int(value),) * n
     value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * n
+    return value * n if len(value) == 1 else value
+
+
+def _tuple(value, n: int, name: str, what: str = None) -> tuple:
+    """An int or a sequence of n ints, with PyTorch's error otherwise."""
+    value = _n_ints(value, n)
     if len(value) != n:
         raise RuntimeError(
             f"expected {what or name} to be a single integer value or a list of {n} values to "

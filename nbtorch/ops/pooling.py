@@ -24,7 +24,15 @@ import numpy as np
 from .. import backend
 from .._tensor import Tensor
 from ..autograd.function import Op
-from .conv import Geometry, _contiguous_strides, _grad_positions, col2im, im2col, padded_block
+from .conv import (
+    Geometry,
+    _contiguous_strides,
+    _grad_positions,
+    _n_ints,
+    col2im,
+    im2col,
+    padded_block,
+)
 
 # torch.<name>; the rest (avg_pool2d, adaptive_avg_pool2d, ...) are torch.nn.functional only
 __all__ = ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d",
@@ -339,11 +347,7 @@ class AdaptiveMaxPool(Op):
 
 
 def _ints(value, n: int, fn: str, what: str) -> tuple:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return (int(value),) * n
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * n
+    value = _n_ints(value, n)
     if len(value) != n:
         words = {1: "a single int", 2: "a tuple of two ints", 3: "a tuple of three ints"}
         raise RuntimeError(f"{fn}: {what} must either be a single int, or {words[n]}")
