@@ -124,6 +124,12 @@ def open_notebook(page: Page, server, name: str, cells: list[str]) -> Notebook:
     The app loads once per session (8-12 s); a notebook opens from the file browser in 1-2 s.
     """
     (server.root / name).write_text(notebook_json(cells))
+    return open_file(page, name)
+
+
+def open_file(page: Page, name: str) -> Notebook:
+    """Open the notebook ``name`` from the server's root in the loaded JupyterLab, by
+    double-clicking it in the file browser, and wait until its kernel is ready."""
     page.locator('.jp-FileBrowser [data-command="filebrowser:refresh"]').first.click()
     item = page.locator(".jp-DirListing-itemText", has_text=re.compile(rf"^{re.escape(name)}$"))
     expect(item).to_be_visible(timeout=KERNEL_READY_MS)

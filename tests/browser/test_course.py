@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.browser._lab import KERNEL_READY_MS, ROOT, SCREENSHOTS, TIMINGS, expect
+from tests.browser._lab import KERNEL_READY_MS, ROOT, SCREENSHOTS, TIMINGS, expect, open_file
 
 COURSE = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RUN_ALL_S = 180  # the slowest notebook takes under 10 s alone; a loaded CI machine is slower
@@ -25,15 +25,7 @@ WIDGET_OUTPUT = ".jp-OutputArea-output.lm-Panel"
 
 def _open(page, server, path):
     shutil.copy(path, server.root / path.name)
-    page.locator('.jp-FileBrowser [data-command="filebrowser:refresh"]').first.click()
-    item = page.locator(".jp-DirListing-itemText", has_text=re.compile(rf"^{path.name}$"))
-    expect(item).to_be_visible(timeout=KERNEL_READY_MS)
-    item.dblclick()
-    expect(page.locator(".lm-TabBar-tab.jp-mod-current", has_text=path.name)).to_be_visible(
-        timeout=KERNEL_READY_MS)
-    expect(page.locator("#jp-main-statusbar")).to_contain_text(
-        re.compile(r"Python 3 \(ipykernel\) \| Idle"), timeout=KERNEL_READY_MS)
-    return page.locator(".jp-NotebookPanel:visible")
+    return open_file(page, path.name).panel
 
 
 def _check_widgets(page, panel, path, errors) -> int:
