@@ -15,7 +15,10 @@ import numpy as np
 from . import _dtype, backend
 from ._tensor import Tensor
 from .ops import elementwise as E
+from .ops._promote import scalar_array
 from .ops.inplace import commit
+
+_ndarray = np.ndarray
 
 FAMILIES = ("elementwise", "reduce", "shape", "indexing", "linalg", "sorting", "random",
             "activation", "conv", "pooling")
@@ -27,6 +30,30 @@ def _make_inplace(function):
 
     method.__name__ = function.__name__ + "_"
     method.__doc__ = f"In-place version of ``{function.__name__}``."
+    return method
+
+
+def _operator(op, function):
+    """``tensor <op> other`` with ``function``'s meaning, and a shortcut for the common case.
+
+    A float tensor on the CPU with a Python number, or with a tensor of its own dtype and shape,
+    needs no promotion and no check: it goes straight to ``op``.  Everything else takes
+    ``function``'s full path (PyTorch's promotion, checks and error messages).  This is the hot
+    path of every small-tensor loop (see bench/bench_overhead.py).
+    """
+    def method(self, other):
+        data = self._data
+        kind = type(other)
+        if kind is float or kind is int:
+            if type(data) is _ndarray and data.dtype.kind == "f":
+                return op.apply(self, scalar_array(other, data.dtype))
+        elif kind is Tensor:
+            theirs = other._data
+            if theirs.dtype == data.dtype and data.dtype.kind == "f" and theirs.shape == data.shape:
+                return op.apply(self, other)
+        return function(self, other)
+
+    method.__name__ = function.__name__
     return method
 
 
@@ -242,12 +269,14 @@ def install() -> None:
     }
     # ``2 - x`` and ``2 / x`` take PyTorch's own routes (RsubBackward1; reciprocal, then mul).
     reflected = {"sub": E.rsub, "truediv": E._rtruediv}
+    shortcuts = {"add": E.Add, "sub": E.Sub, "mul": E.Mul, "truediv": E.Div}
     for name, function in operators.items():
-        setattr(Tensor, f"__{name}__", function)
+        forward = _operator(shortcuts[name], function) if name in shortcuts else function
+        setattr(Tensor, f"__{name}__", forward)
         # As in PyTorch, ``2 * x`` is ``mul(x, 2)`` for commutative ops (the tensor's edge first).
         commutative = name in ("add", "mul", "and", "or", "xor")
         setattr(Tensor, f"__r{name}__", reflected.get(name) or (
-            function if commutative else _reflected(function)))
+            forward if commutative else _reflected(function)))
         setattr(Tensor, f"__i{name}__", _operator_inplace(function))
     for name, function in {"lt": E.lt, "le": E.le, "gt": E.gt, "ge": E.ge}.items():
         setattr(Tensor, f"__{name}__", function)

@@ -18,7 +18,8 @@ import heapq
 import itertools
 
 from . import events
-from .function import MODE, AccumulateGrad, edge_of
+from .events import LISTENERS
+from .function import _RELEASED, MODE, AccumulateGrad, edge_of
 from .grad_mode import GRAD
 
 
@@ -111,8 +112,8 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
 
     With ``inputs``, the gradients arriving at those tensors are collected into the generator's
     return value and into ``capture`` if given (a list, one per input) and, unless ``accumulate``,
-    nothing is written to ``.grad``.  With ``steps=False`` it yields None instead of Step records
-    (``backward()`` drains it that way).
+    nothing is written to ``.grad``.  With ``steps=False`` it runs the whole pass at the first
+    ``next()`` and yields nothing (``backward()`` drains it that way).
 
     >>> import nbtorch as torch
     >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
@@ -154,70 +155,87 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
 
     index = 0
     push, pop = heapq.heappush, heapq.heappop
-    while ready:
-        node = pop(ready)[2]
-        grads = buffers.pop(node)
-        if needed is not None and node not in needed:
-            _release_children(node, deps, buffers, ready, order)
-            continue
-        # Grad mode is switched per step, not for the whole generator, so that user code running
-        # between two steps (the backward stepper) runs in the user's own grad mode.
-        previous = GRAD.enabled
-        GRAD.enabled = create_graph
-        MODE.arrays = not create_graph
-        try:
-            if node._tensor_hooks or node._retained:
-                grads = _tensor_hooks(node, grads, create_graph)
-            if targets:
-                for nr, g in enumerate(grads):
-                    for k in targets.get((node, nr), ()):
-                        captured[k] = _as_tensor(g)
-            if type(node) is AccumulateGrad:
-                if not accumulate or grads[0] is None:
-                    continue
-                added = node.accumulate(grads[0], create_graph, handed)
-                step = Step(index, node, grads, (added,)) if steps else None
-            else:
-                for g in grads:
-                    if g is not None:
-                        break
-                else:
-                    _release_children(node, deps, buffers, ready, order)
-                    continue
-                grad_inputs = node.run_backward(grads, create_graph)
-                if not retain_graph:
-                    node.release()
-                for (child, nr), g in zip(node.next_functions, grad_inputs):
-                    if child is None:
+    outer_modes = GRAD.enabled, MODE.arrays
+    try:
+        if not steps:
+            # Nothing runs between two steps: set the modes once for the whole pass.
+            GRAD.enabled = create_graph
+            MODE.arrays = not create_graph
+        while ready:
+            node = pop(ready)[2]
+            grads = buffers.pop(node)
+            if needed is not None and node not in needed:
+                _release_children(node, deps, buffers, ready, order)
+                continue
+            if steps:
+                # Grad mode is switched per step, not for the whole generator, so that user code
+                # running between two steps (the backward stepper) runs in the user's own mode.
+                previous = GRAD.enabled, MODE.arrays
+                GRAD.enabled = create_graph
+                MODE.arrays = not create_graph
+            try:
+                if node._tensor_hooks or node._retained:
+                    grads = _tensor_hooks(node, grads, create_graph)
+                if targets:
+                    for nr, g in enumerate(grads):
+                        for k in targets.get((node, nr), ()):
+                            captured[k] = _as_tensor(g)
+                if type(node) is AccumulateGrad:
+                    if not accumulate or grads[0] is None:
                         continue
-                    if g is not None:
-                        buf = buffers.get(child)
-                        if buf is None:
-                            buffers[child] = buf = [None] * child.num_outputs
-                        buf[nr] = g if buf[nr] is None else buf[nr] + g
-                    remaining = deps[child] - 1
-                    deps[child] = remaining
-                    if remaining == 0:
-                        if child not in buffers:
-                            buffers[child] = [None] * child.num_outputs
-                        push(ready, (-child._seq, next(order), child))
-                step = Step(index, node, grads, grad_inputs, node.next_functions) if steps else None
-        finally:
-            GRAD.enabled = previous
-            MODE.arrays = False
-        if events.LISTENERS:
-            events.emit(events.BackwardStep(id(node), node.name(), index))
-        index += 1
-        yield step
+                    added = node.accumulate(grads[0], create_graph, handed)
+                    step = Step(index, node, grads, (added,)) if steps else None
+                else:
+                    for g in grads:
+                        if g is not None:
+                            break
+                    else:
+                        _release_children(node, deps, buffers, ready, order)
+                        continue
+                    grad_inputs = node.run_backward(grads, create_graph)
+                    if not retain_graph and node._saved:
+                        node._saved = _RELEASED
+                    for (child, nr), g in zip(node.next_functions, grad_inputs):
+                        if child is None:
+                            continue
+                        if g is not None:
+                            buf = buffers.get(child)
+                            if buf is None:
+                                buffers[child] = buf = _buffer(child)
+                            buf[nr] = g if buf[nr] is None else buf[nr] + g
+                        remaining = deps[child] - 1
+                        deps[child] = remaining
+                        if remaining == 0:
+                            if child not in buffers:
+                                buffers[child] = _buffer(child)
+                            push(ready, (-child._seq, next(order), child))
+                    step = Step(index, node, grads, grad_inputs, node.next_functions) \
+                        if steps else None
+            finally:
+                if steps:
+                    GRAD.enabled, MODE.arrays = previous
+            if LISTENERS:
+                events.emit(events.BackwardStep(id(node), node.name(), index))
+            index += 1
+            if steps:
+                yield step
+    finally:
+        if not steps:
+            GRAD.enabled, MODE.arrays = outer_modes
     if capture is not None:
         capture[:] = captured
     return captured
 
 
+def _buffer(node) -> list:
+    """Where the gradients arriving at ``node`` are summed: one slot per output of its op."""
+    return [None] if node._out_meta is None else [None] * len(node._out_meta)
+
+
 def _add_to_buffer(buffers, node, nr, g):
     buf = buffers.get(node)
     if buf is None:
-        buf = buffers[node] = [None] * node.num_outputs
+        buf = buffers[node] = _buffer(node)
     buf[nr] = g if buf[nr] is None else buf[nr] + g
 
 
@@ -228,7 +246,7 @@ def _release_children(node, deps, buffers, ready, order):
             continue
         deps[child] -= 1
         if deps[child] == 0:
-            buffers.setdefault(child, [None] * child.num_outputs)
+            buffers.setdefault(child, _buffer(child))
             heapq.heappush(ready, (-child._seq, next(order), child))
 
 

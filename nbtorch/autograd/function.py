@@ -32,6 +32,7 @@ import numpy as np
 from .. import backend
 from . import events
 from .anomaly import ANOMALY
+from .events import LISTENERS
 from .grad_mode import GRAD, no_grad
 from .tensor_xp import TENSOR_XP
 
@@ -57,7 +58,10 @@ class Node:
     # Hot attributes are slots; the rest live in the instance __dict__ and default to these class
     # attributes, so that recording an op sets only what it must.
     __slots__ = ("__dict__", "__weakref__", "_fn", "next_functions", "_saved", "_in_meta", "_seq",
-                 "xp")
+                 "needs_input_grad")
+    # The array module of the node's device: numpy unless set per node (cupy), or TENSOR_XP while
+    # a backward with create_graph runs.
+    xp = np
     _out_meta = None
     _hooks = _pre_hooks = _tensor_hooks = _retained = None
     _non_diff = ()
@@ -66,22 +70,10 @@ class Node:
 
     def __init__(self, fn):
         self._fn = fn
-        self.next_functions = self._saved = self._in_meta = ()
+        # needs_input_grad: one bool per input (does it need a gradient?); () when nothing is
+        # recorded.
+        self.next_functions = self._saved = self._in_meta = self.needs_input_grad = ()
         self._seq = next(_sequence)
-        self.xp = np
-
-    @property
-    def needs_input_grad(self) -> tuple:
-        """One bool per input: does it need a gradient?  (All False when nothing is recorded.)"""
-        needs = self.__dict__.get("_needs")
-        if needs is None:
-            needs = tuple([fn is not None for fn, _ in self.next_functions])
-            self.__dict__["_needs"] = needs
-        return needs
-
-    @needs_input_grad.setter
-    def needs_input_grad(self, value) -> None:
-        self.__dict__["_needs"] = tuple(value)
 
     @property
     def metadata(self) -> dict:
@@ -174,16 +166,17 @@ class Node:
             grads = [g if g is not None or meta is None else _zeros(meta, create_graph)
                      for g, meta in zip(grads, self._out_meta)]
         fn = self._fn
-        if fn._array_backward:
-            # The engine has set MODE.arrays for the whole step (True without create_graph).
-            if create_graph:
-                array_xp, self.xp = self.xp, TENSOR_XP
-                try:
-                    result = fn.backward(self, *grads)
-                finally:
-                    self.xp = array_xp
-            else:
+        if fn._array_backward and not create_graph:  # the common case first
+            # The engine has set MODE.arrays for the whole step: saved_tensors gives arrays.
+            result = fn.backward(self, *grads)
+            if type(result) is not tuple:
+                result = (result,)
+        elif fn._array_backward:
+            array_xp, self.xp = self.xp, TENSOR_XP
+            try:
                 result = fn.backward(self, *grads)
+            finally:
+                self.xp = array_xp
             if type(result) is not tuple:
                 result = (result,)
         else:
@@ -212,15 +205,16 @@ class Node:
                     f"(expected {len(edges)}, got {len(result)})"
                 )
         conformed = []
-        meta = self._in_meta
-        for i, g in enumerate(result):
+        i = 0
+        for g, edge, meta in zip(result, edges, self._in_meta):
             if g is not None:
-                if edges[i][0] is None:
+                if edge[0] is None:
                     g = None
-                elif create_graph or type(g) is not _ndarray or g.shape != meta[i][0] \
-                        or g.dtype != meta[i][1]:
+                elif create_graph or type(g) is not _ndarray or g.shape != meta[0] \
+                        or g.dtype != meta[1]:
                     g = self._conform(i, g, create_graph)
             conformed.append(g)
+            i += 1
         result = conformed
         if self._hooks:
             replaced = _call_hooks(self._hooks, create_graph, result, tuple(grads))
@@ -419,21 +413,25 @@ def _add_hook(table: dict, fn):
 # tensor, 3 an array or number that no tensor owns.
 
 
-def _pack(node: Node, items, inputs, outputs) -> tuple:
+def _pack(items, args, arrays, outputs) -> tuple:
+    """Pack what forward saved; ``arrays`` are the arrays (or numbers) forward received for
+    ``args``."""
     packed = []
     for item in items:
         if item is None:
             packed.append(None)
             continue
         raw = item._data if isinstance(item, Tensor) else item
-        for t in inputs:
-            if isinstance(t, Tensor) and (t is item or t._data is raw):
-                packed.append((0, t, t._vbox[0]))
-                break
+        for k, array in enumerate(arrays):
+            if array is raw:
+                t = args[k]
+                if isinstance(t, Tensor) and t._data is raw:  # not a copy moved to the device
+                    packed.append((0, t, t._vbox[0]))
+                    break
         else:
             for nr, out in enumerate(outputs):
-                if out is item or out._data is raw:
-                    packed.append((1, (out._data, out._vbox, nr), out._vbox[0]))
+                if out._data is raw:
+                    packed.append((1, (raw, out._vbox, nr), out._vbox[0]))
                     break
             else:
                 if isinstance(item, Tensor):
@@ -565,7 +563,8 @@ class Function:
                 (o._data.shape, o._data.dtype, backend.device_of(o._data))
                 if isinstance(o, Tensor) else None for o in fixed
             )
-        ctx._saved = _pack(ctx, ctx._saved, args, tensors_out)
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        ctx._saved = _pack(ctx._saved, args, arrays, tensors_out)
         return fixed[0] if single else tuple(fixed)
 
 
@@ -584,8 +583,9 @@ class Op(Function):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        # The hot path of every op: one pass over the arguments unwraps arrays and, when recording,
-        # collects the graph edges (before forward, so that forward can read needs_input_grad).
+        # The hot path of every op, written out flat: one pass over the arguments unwraps arrays
+        # and, when recording, collects the graph edges (before forward, so that forward can read
+        # needs_input_grad).
         recording = GRAD.enabled
         arrays = []
         edges = None
@@ -599,21 +599,28 @@ class Op(Function):
                     foreign = True
                 if recording and a._requires_grad:
                     if edges is None:
-                        edges = [_NO_EDGE] * len(args)
-                        meta = [None] * len(args)
+                        n = len(args)
+                        edges, meta, needs = [_NO_EDGE] * n, [None] * n, [False] * n
                     fn = a.grad_fn
                     edges[i] = (accumulator_of(a), 0) if fn is None else (fn, a._output_nr)
                     meta[i] = (data.shape, data.dtype)
+                    needs[i] = True
             else:
                 arrays.append(a)
             i += 1
-        ctx = Node(cls)
-        if edges is not None:
+        ctx = _new(Node)  # Node(cls), inlined
+        ctx._fn = cls
+        ctx._seq = next(_sequence)
+        ctx._saved = ()
+        if edges is None:
+            ctx.next_functions = ctx._in_meta = ctx.needs_input_grad = ()
+        else:
             ctx.next_functions = tuple(edges)
             ctx._in_meta = meta
+            ctx.needs_input_grad = tuple(needs)
         if foreign:
             ctx.xp, arrays = _unify_devices(cls, args, arrays)
-        result = cls.forward(ctx, *arrays, **kwargs)
+        result = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         if type(result) is not tuple:
             if type(result) is not _ndarray and isinstance(result, np.generic):
                 result = _scalar_output(ctx, result)
@@ -626,14 +633,14 @@ class Op(Function):
             if cls._is_view:
                 _share_version(cls, ctx.xp, args[0], out, kwargs)
             if edges is not None:
-                if out._data.dtype.kind in "fc" and not ctx._non_diff:
+                if result.dtype.kind in "fc" and not ctx._non_diff:
                     out._requires_grad = True
                     out.grad_fn = ctx
                 if ctx._saved:
-                    ctx._saved = _pack(ctx, ctx._saved, args, (out,))
+                    ctx._saved = _pack(ctx._saved, args, arrays, (out,))
                 if cls._edge_args is not None:
                     _keep_edges(ctx, cls._edge_args)
-                if ANOMALY.enabled or events.LISTENERS:
+                if ANOMALY.enabled or LISTENERS:
                     _observe(ctx, (out,))
             return out
         result = tuple([_scalar_output(ctx, r) if isinstance(r, np.generic) else r for r in result])
@@ -650,10 +657,10 @@ class Op(Function):
             (o._data.shape, o._data.dtype, backend.device_of(o._data)) for o in outputs
         )
         if ctx._saved:
-            ctx._saved = _pack(ctx, ctx._saved, args, outputs)
+            ctx._saved = _pack(ctx._saved, args, arrays, outputs)
         if cls._edge_args is not None:
             _keep_edges(ctx, cls._edge_args)
-        if ANOMALY.enabled or events.LISTENERS:
+        if ANOMALY.enabled or LISTENERS:
             _observe(ctx, outputs)
         return outputs
 
@@ -661,7 +668,6 @@ class Op(Function):
 def _keep_edges(ctx: Node, keep: tuple) -> None:
     """Only the operands ``keep`` stay edges of the node (``Op._edge_args``); which inputs need
     a gradient is still said per operand, as forward and backward read it."""
-    ctx.needs_input_grad = ctx.needs_input_grad
     ctx.next_functions = tuple([ctx.next_functions[i] for i in keep])
     ctx._in_meta = [ctx._in_meta[i] for i in keep]
 

@@ -61,7 +61,7 @@ def promoted(a, b):
     kind = dt.kind
     t_number = type(number)
     if (t_number is float or t_number is int) and kind == "f" and type(tensor._data) is np.ndarray:
-        number = _scalar_array(number, dt)
+        number = scalar_array(number, dt)
         return (tensor, number, dt) if ta else (number, tensor, dt)
     if t_number is float and kind == "c" or t_number is int and kind == "c":
         return a, b, dt
@@ -80,18 +80,20 @@ def promoted(a, b):
     return number, tensor, result.np
 
 
-_SCALARS: dict = {}
+_SCALARS: dict = {}  # dtype -> {number: read-only 0-d array}
 
 
-def _scalar_array(value, dtype):
+def scalar_array(value, dtype):
     """A Python number as a cached 0-d array of ``dtype``: numpy handles array operands about twice
     as fast as Python scalars, which matters for small tensors (see bench/bench_overhead.py)."""
-    key = (value, dtype.char)
-    array = _SCALARS.get(key)
+    cache = _SCALARS.get(dtype)
+    if cache is None:
+        cache = _SCALARS[dtype] = {}
+    array = cache.get(value)
     if array is None:
-        if len(_SCALARS) > 4096:  # e.g. a learning rate that changes every step
-            _SCALARS.clear()
-        array = _SCALARS[key] = np.array(value, dtype=dtype)
+        if len(cache) > 4096:  # e.g. a learning rate that changes every step
+            cache.clear()
+        array = cache[value] = np.array(value, dtype=dtype)
         array.flags.writeable = False
     return array
 
