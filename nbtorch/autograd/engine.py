@@ -201,13 +201,15 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
                         if g is not None:
                             buf = buffers.get(child)
                             if buf is None:
-                                buffers[child] = buf = _buffer(child)
+                                buf = [None] if child._out_meta is None else _buffer(child)
+                                buffers[child] = buf
                             buf[nr] = g if buf[nr] is None else buf[nr] + g
                         remaining = deps[child] - 1
                         deps[child] = remaining
                         if remaining == 0:
                             if child not in buffers:
-                                buffers[child] = _buffer(child)
+                                buffers[child] = [None] if child._out_meta is None \
+                                    else _buffer(child)
                             push(ready, (-child._seq, next(order), child))
                     step = Step(index, node, grads, grad_inputs, node.next_functions) \
                         if steps else None

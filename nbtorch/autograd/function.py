@@ -168,7 +168,7 @@ class Node:
         fn = self._fn
         if fn._array_backward and not create_graph:  # the common case first
             # The engine has set MODE.arrays for the whole step: saved_tensors gives arrays.
-            result = fn.backward(self, *grads)
+            result = fn.backward(self, grads[0]) if len(grads) == 1 else fn.backward(self, *grads)
             if type(result) is not tuple:
                 result = (result,)
         elif fn._array_backward:
@@ -425,6 +425,9 @@ def _pack(items, args, arrays, outputs) -> tuple:
         for k, array in enumerate(arrays):
             if array is raw:
                 t = args[k]
+                if t is raw:  # an operand that is no tensor (a number as an array): unversioned
+                    packed.append((3, raw, 0))
+                    break
                 if isinstance(t, Tensor) and t._data is raw:  # not a copy moved to the device
                     packed.append((0, t, t._vbox[0]))
                     break
@@ -620,7 +623,14 @@ class Op(Function):
             ctx.needs_input_grad = tuple(needs)
         if foreign:
             ctx.xp, arrays = _unify_devices(cls, args, arrays)
-        result = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
+        if kwargs:
+            result = cls.forward(ctx, *arrays, **kwargs)
+        elif i == 1:  # a call with spelled-out arguments is much cheaper than with *arrays
+            result = cls.forward(ctx, arrays[0])
+        elif i == 2:
+            result = cls.forward(ctx, arrays[0], arrays[1])
+        else:
+            result = cls.forward(ctx, *arrays)
         if type(result) is not tuple:
             if type(result) is not _ndarray and isinstance(result, np.generic):
                 result = _scalar_output(ctx, result)
@@ -636,8 +646,12 @@ class Op(Function):
                 if result.dtype.kind in "fc" and not ctx._non_diff:
                     out._requires_grad = True
                     out.grad_fn = ctx
-                if ctx._saved:
-                    ctx._saved = _pack(ctx._saved, args, arrays, (out,))
+                saved = ctx._saved
+                if saved:
+                    if len(saved) == 1 and saved[0] is result:  # y = f(x) keeping y: most often
+                        ctx._saved = ((1, (result, out._vbox, 0), 0),)
+                    else:
+                        ctx._saved = _pack(saved, args, arrays, (out,))
                 if cls._edge_args is not None:
                     _keep_edges(ctx, cls._edge_args)
                 if ANOMALY.enabled or LISTENERS:
@@ -751,7 +765,8 @@ def _unify_devices(cls, args, arrays):
         first, second = devices[0], devices[1]
         raise RuntimeError(
             "Expected all tensors to be on the same device, but found at least two devices, "
-            f"{second} and {first}! (when checking argument for {cls.__name__.lower()})"
+            f"{second} and {first}! (when checking argument for "
+            f"{re.sub(r'Backward[0-9]*$', '', cls._backward_name).lower()})"
         )
     if not devices:
         return np, arrays

@@ -14,47 +14,89 @@ import numpy as np
 from .. import _dtype, backend
 from .._tensor import Tensor
 from ..autograd.function import Op
-from ._promote import as_number, floating, promoted
+from ._promote import as_number, floating, promoted, scalar_array
 from .inplace import _name as _type_name
+
+_ndarray = np.ndarray
+_ONES = {np.dtype(t): scalar_array(1, np.dtype(t)) for t in (np.float16, np.float32, np.float64)}
+
+
+def _one(like):
+    """1 as an operand for ``like``: for a numpy array, a 0-d array of its dtype, which numpy
+    combines about twice as fast as a Python number (cupy arrays and Tensors take the number)."""
+    return _ONES.get(like.dtype, 1) if type(like) is _ndarray else 1
+
 
 # --- arithmetic ----------------------------------------------------------------------------------
 
 
 class Add(Op):
-    """Add: y = a + alpha * b; dy/da = 1, dy/db = alpha"""
+    """Add: y = a + b; dy/da = 1, dy/db = 1"""
 
     @staticmethod
-    def forward(ctx, a, b, alpha=1):
-        ctx.alpha = alpha
-        return a + b if alpha == 1 else a + alpha * b
+    def forward(ctx, a, b):
+        return a + b
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.needs_input_grad[1]:
-            return g, None
-        return g, (g if ctx.alpha == 1 else g * ctx.alpha)
+        return g, (g if ctx.needs_input_grad[1] else None)
+
+
+class AddScaled(Op):
+    """Add: y = a + alpha * b; dy/da = 1, dy/db = alpha (a node of its own, so that the common
+    alpha = 1 keeps nothing on its node)"""
+
+    _backward_name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha):
+        ctx.alpha = alpha
+        return a + alpha * b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (g * ctx.alpha if ctx.needs_input_grad[1] else None)
 
 
 class Sub(Op):
-    """Sub: y = a - alpha * b; dy/da = 1, dy/db = -alpha"""
+    """Sub: y = a - b; dy/da = 1, dy/db = -1"""
 
     @staticmethod
-    def forward(ctx, a, b, alpha=1):
-        ctx.alpha = alpha
-        return a - b if alpha == 1 else a - alpha * b
+    def forward(ctx, a, b):
+        return a - b
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.needs_input_grad[1]:
-            return g, None
-        return g, (-g if ctx.alpha == 1 else g * -ctx.alpha)
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class SubScaled(Op):
+    """Sub: y = a - alpha * b; dy/da = 1, dy/db = -alpha"""
+
+    _backward_name = "SubBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha):
+        ctx.alpha = alpha
+        return a - alpha * b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (g * -ctx.alpha if ctx.needs_input_grad[1] else None)
 
 
 class Rsub(Sub):
-    """Rsub: y = a - alpha * x for a number a (``a - x``); dy/dx = -alpha"""
+    """Rsub: y = a - x for a number a (``a - x``); dy/dx = -1"""
 
     _backward_name = "RsubBackward1"  # PyTorch's node for a number minus a tensor
     _edge_args = (1,)  # the number is no input of the node
+
+
+class RsubScaled(SubScaled):
+    """Rsub: y = a - alpha * x for a number a; dy/dx = -alpha"""
+
+    _backward_name = "RsubBackward1"
+    _edge_args = (1,)
 
 
 class Mul(Op):
@@ -412,7 +454,7 @@ class Tanh(Op):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * (1 - y * y)
+        return g * (_one(y) - y * y)
 
 
 class Sigmoid(Op):
@@ -422,8 +464,10 @@ class Sigmoid(Op):
     def forward(ctx, x):
         xp = ctx.xp
         # exp(-x) overflows to inf for very negative x, and 1 / inf = 0 is the right limit.
-        y = xp.asarray(xp.exp(-x))  # asarray: numpy gives a scalar for a 0-d input
-        y += 1
+        y = xp.exp(-x)
+        if isinstance(y, np.generic):  # numpy gives a scalar for a 0-d input
+            y = np.asarray(y)
+        y += _one(y)
         xp.reciprocal(y, out=y)
         ctx.save_for_backward(y)
         return y
@@ -431,7 +475,7 @@ class Sigmoid(Op):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * y * (1 - y)
+        return g * (_one(y) - y) * y  # PyTorch's order of products, so the same rounding
 
 
 class Relu(Op):
@@ -671,7 +715,7 @@ def add(input, other, *, alpha=1, out=None):
     """
     a, b, dt = promoted(input, other)
     _check_alpha(alpha, dt)
-    return Add.apply(a, b, alpha=alpha) if alpha != 1 else Add.apply(a, b)
+    return AddScaled.apply(a, b, alpha=alpha) if alpha != 1 else Add.apply(a, b)
 
 
 def sub(input, other, *, alpha=1, out=None):
@@ -684,7 +728,7 @@ def sub(input, other, *, alpha=1, out=None):
     _check_sub(input, other)
     a, b, dt = promoted(input, other)
     _check_alpha(alpha, dt)
-    return Sub.apply(a, b, alpha=alpha) if alpha != 1 else Sub.apply(a, b)
+    return SubScaled.apply(a, b, alpha=alpha) if alpha != 1 else Sub.apply(a, b)
 
 
 def _check_sub(input, other) -> None:
@@ -710,7 +754,7 @@ def rsub(input, other, alpha=1):
         return sub(other, input, alpha=alpha)
     a, b, dt = promoted(input, other)
     _check_alpha(alpha, dt)
-    return Rsub.apply(b, a, alpha=alpha) if alpha != 1 else Rsub.apply(b, a)
+    return RsubScaled.apply(b, a, alpha=alpha) if alpha != 1 else Rsub.apply(b, a)
 
 
 def _rtruediv(input, other):
@@ -842,7 +886,7 @@ def fmod(input, other):
 
 def _float_unary(op):
     def function(input, *, out=None):
-        return op.apply(floating(input))
+        return op.apply(input if input._data.dtype.kind in "fc" else floating(input))
 
     function.__name__ = op.__name__.lower()
     function.__doc__ = f"Elementwise {op.__doc__}."
