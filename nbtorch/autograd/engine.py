@@ -17,10 +17,15 @@ from __future__ import annotations
 import heapq
 import itertools
 
+import numpy as np
+
 from . import events
+from .anomaly import ANOMALY
 from .events import LISTENERS
 from .function import _RELEASED, MODE, AccumulateGrad, edge_of
 from .grad_mode import GRAD
+
+_ndarray = np.ndarray
 
 
 class Step:
@@ -156,6 +161,8 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
     index = 0
     push, pop = heapq.heappush, heapq.heappop
     outer_modes = GRAD.enabled, MODE.arrays
+    # Without steps to show, create_graph or anomaly checks, plain nodes take a shortcut.
+    direct = not steps and not create_graph and not ANOMALY.enabled
     try:
         if not steps:
             # Nothing runs between two steps: set the modes once for the whole pass.
@@ -192,13 +199,33 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
                     else:
                         _release_children(node, deps, buffers, ready, order)
                         continue
-                    grad_inputs = node.run_backward(grads, create_graph)
+                    fn = node._fn
+                    raw = direct and fn._direct and not (
+                        node._pre_hooks or node._hooks or node._out_meta)
+                    if raw:
+                        # Node.run_backward's common case, written out: no hooks, one output, an
+                        # Op's backward on arrays.  Its gradients are checked against their
+                        # inputs' shapes and dtypes below, as they are passed on.
+                        grad_inputs = fn.backward(node, grads[0]) if len(grads) == 1 \
+                            else fn.backward(node, *grads)
+                        if type(grad_inputs) is not tuple:
+                            grad_inputs = (grad_inputs,)
+                        if len(grad_inputs) != len(node.next_functions):
+                            grad_inputs = node._fit(grad_inputs)
+                        in_meta = node._in_meta
+                    else:
+                        grad_inputs = node.run_backward(grads, create_graph)
                     if not retain_graph and node._saved:
                         node._saved = _RELEASED
+                    i = -1
                     for (child, nr), g in zip(node.next_functions, grad_inputs):
+                        i += 1
                         if child is None:
                             continue
                         if g is not None:
+                            if raw and (type(g) is not _ndarray or g.shape != in_meta[i][0]
+                                        or g.dtype != in_meta[i][1]):
+                                g = node._conform(i, g, False)
                             buf = buffers.get(child)
                             if buf is None:
                                 buf = [None] if child._out_meta is None else _buffer(child)

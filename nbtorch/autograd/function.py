@@ -197,13 +197,7 @@ class Node:
             result = tuple([result[i] if i < len(result) else None for i in keep])
         edges = self.next_functions
         if len(result) != len(edges):
-            if len(result) > len(edges) and all(r is None for r in result[len(edges):]):
-                result = result[:len(edges)]
-            else:
-                raise RuntimeError(
-                    f"function {self.name()} returned an incorrect number of gradients "
-                    f"(expected {len(edges)}, got {len(result)})"
-                )
+            result = self._fit(result)
         conformed = []
         i = 0
         for g, edge, meta in zip(result, edges, self._in_meta):
@@ -222,6 +216,14 @@ class Node:
         if ANOMALY.enabled:
             ANOMALY.check_gradients(self, result)
         return result
+
+    def _fit(self, result: tuple) -> tuple:
+        """One gradient per edge: trailing Nones are dropped; another count is PyTorch's error."""
+        n = len(self.next_functions)
+        if len(result) > n and all(r is None for r in result[n:]):
+            return result[:n]
+        raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
+                           f"(expected {n}, got {len(result)})")
 
     def _conform(self, i: int, g, create_graph: bool):
         """Reduce a broadcast gradient to the input's shape and cast it to the input's dtype."""
@@ -511,12 +513,16 @@ class Function:
 
     _backward_name = "FunctionBackward"
     _array_backward = False  # public Functions get and return Tensors in backward
+    _direct = False
     _edge_args: tuple | None = None  # see Op
 
     _name_suffix = "Backward"  # MyFn -> MyFnBackward; primitives (Op) get PyTorch's "Backward0"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        # The engine's shortcut (engine.backward_steps) takes nodes of an Op that has a gradient
+        # for every operand.
+        cls._direct = cls._array_backward and cls._edge_args is None
         if "_backward_name" not in cls.__dict__:  # an op may take PyTorch's own node name
             cls._backward_name = cls.__name__ + cls._name_suffix
 
