@@ -240,6 +240,7 @@ class Tensor:
         node = self.grad_fn
         if node._retained is None:
             node._retained = {}
+            node._hooked = True
         node._retained[self._output_nr] = weakref.ref(self)
         self.__dict__["_retains"] = True
 
@@ -268,6 +269,7 @@ class Tensor:
             node = self.grad_fn
             if node._tensor_hooks is None:
                 node._tensor_hooks = {}
+                node._hooked = True
             table = node._tensor_hooks.setdefault(self._output_nr, {})
         handle = RemovableHandle(table)
         table[handle.id] = hook

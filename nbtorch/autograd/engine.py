@@ -72,17 +72,17 @@ def _root_edges(tensors, grads):
 
 def _dependencies(root_nodes) -> dict:
     """How many edges point at each node reachable from the roots."""
-    deps = {}
-    seen = set(root_nodes)
-    stack = list(seen)
+    deps = dict.fromkeys(root_nodes, 0)  # a node is walked from when it first enters deps
+    stack = list(deps)
     while stack:
-        node = stack.pop()
-        for child, _ in node.next_functions:
+        for child, _ in stack.pop().next_functions:
             if child is not None:
-                deps[child] = deps.get(child, 0) + 1
-                if child not in seen:
-                    seen.add(child)
+                count = deps.get(child)
+                if count is None:
+                    deps[child] = 1
                     stack.append(child)
+                else:
+                    deps[child] = count + 1
     return deps
 
 
@@ -181,7 +181,7 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
                 GRAD.enabled = create_graph
                 MODE.arrays = not create_graph
             try:
-                if node._tensor_hooks or node._retained:
+                if node._hooked and (node._tensor_hooks or node._retained):
                     grads = _tensor_hooks(node, grads, create_graph)
                 if targets:
                     for nr, g in enumerate(grads):
@@ -200,8 +200,7 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
                         _release_children(node, deps, buffers, ready, order)
                         continue
                     fn = node._fn
-                    raw = direct and fn._direct and not (
-                        node._pre_hooks or node._hooks or node._out_meta)
+                    raw = direct and fn._direct and not node._hooked and node._out_meta is None
                     if raw:
                         # Node.run_backward's common case, written out: no hooks, one output, an
                         # Op's backward on arrays.  Its gradients are checked against their

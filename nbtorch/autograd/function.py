@@ -64,6 +64,7 @@ class Node:
     xp = np
     _out_meta = None
     _hooks = _pre_hooks = _tensor_hooks = _retained = None
+    _hooked = False  # any of the four above was ever set: one check in the engine's hot loop
     _non_diff = ()
     _trace = None
     _materialize = True
@@ -137,6 +138,7 @@ class Node:
         ``grad_inputs``."""
         if self._hooks is None:
             self._hooks = {}
+            self._hooked = True
         return _add_hook(self._hooks, fn)
 
     def register_prehook(self, fn):
@@ -144,6 +146,7 @@ class Node:
         ``grad_outputs``."""
         if self._pre_hooks is None:
             self._pre_hooks = {}
+            self._hooked = True
         return _add_hook(self._pre_hooks, fn)
 
     # --- running backward -------------------------------------------------------------------------
@@ -523,6 +526,8 @@ class Function:
         # The engine's shortcut (engine.backward_steps) takes nodes of an Op that has a gradient
         # for every operand.
         cls._direct = cls._array_backward and cls._edge_args is None
+        # Op.apply's extra work: sharing a view's version counter, dropping edges.
+        cls._special = getattr(cls, "_is_view", False) or cls._edge_args is not None
         if "_backward_name" not in cls.__dict__:  # an op may take PyTorch's own node name
             cls._backward_name = cls.__name__ + cls._name_suffix
 
@@ -642,24 +647,27 @@ class Op(Function):
                 result = _scalar_output(ctx, result)
             out = _new(Tensor)  # Tensor._wrap, inlined
             out._data = result
-            out._requires_grad = False
-            out.grad = out.grad_fn = None
+            out.grad = None
             out._output_nr = 0
             out._vbox = [0]
-            if cls._is_view:
-                _share_version(cls, ctx.xp, args[0], out, kwargs)
+            if edges is not None and result.dtype.kind in "fc" and not ctx._non_diff:
+                out._requires_grad = True
+                out.grad_fn = ctx
+            else:
+                out._requires_grad = False
+                out.grad_fn = None
+            if cls._special:
+                if cls._is_view:
+                    _share_version(cls, ctx.xp, args[0], out, kwargs)
+                if edges is not None and cls._edge_args is not None:
+                    _keep_edges(ctx, cls._edge_args)
             if edges is not None:
-                if result.dtype.kind in "fc" and not ctx._non_diff:
-                    out._requires_grad = True
-                    out.grad_fn = ctx
                 saved = ctx._saved
                 if saved:
                     if len(saved) == 1 and saved[0] is result:  # y = f(x) keeping y: most often
                         ctx._saved = ((1, (result, out._vbox, 0), 0),)
                     else:
                         ctx._saved = _pack(saved, args, arrays, (out,))
-                if cls._edge_args is not None:
-                    _keep_edges(ctx, cls._edge_args)
                 if ANOMALY.enabled or LISTENERS:
                     _observe(ctx, (out,))
             return out
