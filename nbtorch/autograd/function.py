@@ -597,31 +597,67 @@ class Op(Function):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        # The hot path of every op, written out flat: one pass over the arguments unwraps arrays
-        # and, when recording, collects the graph edges (before forward, so that forward can read
-        # needs_input_grad).
+        # The hot path of every op, written out flat: the operands are unwrapped and, when
+        # recording, the graph edges collected (before forward, so that forward can read
+        # needs_input_grad).  One or two operands that are plain CPU tensors or numbers, which is
+        # nearly every op, skip the general loop and its lists (bench/bench_overhead.py).
         recording = GRAD.enabled
-        arrays = []
-        edges = None
-        foreign = False
-        i = 0
-        for a in args:
-            if isinstance(a, Tensor):
-                data = a._data
-                arrays.append(data)
-                if type(data) is not _ndarray:
-                    foreign = True
-                if recording and a._requires_grad:
-                    if edges is None:
-                        n = len(args)
-                        edges, meta, needs = [_NO_EDGE] * n, [None] * n, [False] * n
-                    fn = a.grad_fn
-                    edges[i] = (accumulator_of(a), 0) if fn is None else (fn, a._output_nr)
-                    meta[i] = (data.shape, data.dtype)
-                    needs[i] = True
+        n = len(args)
+        a = args[0] if n else None
+        edges = arrays = None
+        if type(a) is Tensor and type(a._data) is _ndarray and n <= 2:
+            data = a._data
+            a_edge = recording and a._requires_grad  # False, or the edge
+            if a_edge:
+                fn = a.grad_fn
+                a_edge = (accumulator_of(a), 0) if fn is None else (fn, a._output_nr)
+            if n == 1:
+                arrays = (data,)
+                if a_edge:
+                    edges, meta, needs = (a_edge,), ((data.shape, data.dtype),), (True,)
             else:
-                arrays.append(a)
-            i += 1
+                b = args[1]
+                if type(b) is not Tensor:
+                    if not isinstance(b, Tensor):  # a number, or a number's 0-d array
+                        arrays = (data, b)
+                        if a_edge:
+                            edges, meta = (a_edge, _NO_EDGE), ((data.shape, data.dtype), None)
+                            needs = (True, False)
+                elif type(b._data) is _ndarray:
+                    other = b._data
+                    arrays = (data, other)
+                    b_edge = recording and b._requires_grad
+                    if b_edge:
+                        fn = b.grad_fn
+                        b_edge = (accumulator_of(b), 0) if fn is None else (fn, b._output_nr)
+                    if a_edge or b_edge:
+                        edges = (a_edge or _NO_EDGE, b_edge or _NO_EDGE)
+                        meta = ((data.shape, data.dtype) if a_edge else None,
+                                (other.shape, other.dtype) if b_edge else None)
+                        needs = (a_edge is not False, b_edge is not False)
+            foreign = False
+        if arrays is None:  # any other operands: the general loop
+            arrays = []
+            foreign = False
+            i = 0
+            for a in args:
+                if isinstance(a, Tensor):
+                    data = a._data
+                    arrays.append(data)
+                    if type(data) is not _ndarray:
+                        foreign = True
+                    if recording and a._requires_grad:
+                        if edges is None:
+                            edges, meta, needs = [_NO_EDGE] * n, [None] * n, [False] * n
+                        fn = a.grad_fn
+                        edges[i] = (accumulator_of(a), 0) if fn is None else (fn, a._output_nr)
+                        meta[i] = (data.shape, data.dtype)
+                        needs[i] = True
+                else:
+                    arrays.append(a)
+                i += 1
+            if edges is not None:
+                edges, needs = tuple(edges), tuple(needs)
         ctx = _new(Node)  # Node(cls), inlined
         ctx._fn = cls
         ctx._seq = next(_sequence)
@@ -629,16 +665,16 @@ class Op(Function):
         if edges is None:
             ctx.next_functions = ctx._in_meta = ctx.needs_input_grad = ()
         else:
-            ctx.next_functions = tuple(edges)
+            ctx.next_functions = edges
             ctx._in_meta = meta
-            ctx.needs_input_grad = tuple(needs)
+            ctx.needs_input_grad = needs
         if foreign:
             ctx.xp, arrays = _unify_devices(cls, args, arrays)
         if kwargs:
             result = cls.forward(ctx, *arrays, **kwargs)
-        elif i == 1:  # a call with spelled-out arguments is much cheaper than with *arrays
+        elif n == 1:  # a call with spelled-out arguments is much cheaper than with *arrays
             result = cls.forward(ctx, arrays[0])
-        elif i == 2:
+        elif n == 2:
             result = cls.forward(ctx, arrays[0], arrays[1])
         else:
             result = cls.forward(ctx, *arrays)
