@@ -91,10 +91,13 @@ def scalar_array(value, dtype):
         cache = _SCALARS[dtype] = {}
     array = cache.get(value)
     if array is None:
+        array = np.array(value, dtype=dtype)
+        array.flags.writeable = False
+        if value == 0:  # not cached: -0.0 == 0.0 as keys, but x * -0.0 is -0.0 for positive x
+            return array
         if len(cache) > 4096:  # e.g. a learning rate that changes every step
             cache.clear()
-        array = cache[value] = np.array(value, dtype=dtype)
-        array.flags.writeable = False
+        cache[value] = array
     return array
 
 

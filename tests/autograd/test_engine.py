@@ -325,6 +325,31 @@ def test_non_leaf_hook_changes_what_flows_on(m):
 
 
 @both
+def test_a_backward_inside_a_hook_leaves_the_outer_pass_intact(m):
+    """A hook that runs a backward pass of its own (autograd.grad) must leave the outer pass's
+    grad mode and array mode as they were: the nodes after it still see their saved arrays."""
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    z = m.tensor([0.5, -1.0], requires_grad=True)
+    inner = []
+
+    def hook(g):
+        with m.enable_grad():  # hooks run with grad mode off, as the backward pass does
+            (dz,) = m.autograd.grad((z * z).sum(), z)
+        inner.append(_values(dz).tolist())
+        return g
+
+    y = x.tanh()
+    y.register_hook(hook)
+    (y.sigmoid() * x).sum().backward()
+    assert inner == [[1.0, -2.0]]
+    s = np.tanh(np.array([1.0, 2.0], dtype=np.float32))
+    sig = 1 / (1 + np.exp(-s))
+    expected = sig + np.array([1.0, 2.0]) * sig * (1 - sig) * (1 - s * s)
+    np.testing.assert_allclose(_values(x.grad), expected, rtol=1e-6)
+    assert m.is_grad_enabled()
+
+
+@both
 def test_hook_on_a_tensor_without_grad(m):
     with pytest.raises(RuntimeError, match="^cannot register a hook on a tensor that doesn't "
                                            "require gradient$"):

@@ -270,6 +270,38 @@ def test_comparison_with_python_scalars_both_sides(scalar):
     np.testing.assert_array_equal((scalar == x)._data, scalar == A)
 
 
+OPERATORS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+             "/": lambda a, b: a / b, "r+": lambda a, b: b + a, "r*": lambda a, b: b * a}
+
+
+@pytest.mark.parametrize("op", OPERATORS)
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("other", [0.7, -0.0, 0.0, 3, -0, 2**40, "same", "row", "int64"])
+def test_operators_take_the_shortcut_with_the_general_meaning(op, dtype, other):
+    """Operators on float tensors with numbers or same-dtype tensors skip promotion (a shortcut
+    in _tensor_methods): the values, dtype, sign of zero and graph are those of the general
+    functions and of PyTorch."""
+    x = nbtorch.tensor(A, dtype=getattr(nbtorch, dtype), requires_grad=True)
+    operands = {"same": lambda m, t: m.tensor(B, dtype=t.dtype), "row": lambda m, t: m.tensor(ROW),
+                "int64": lambda m, t: m.tensor(INT_A[0])}
+    make = operands.get(other) if isinstance(other, str) else None
+    y = make(nbtorch, x) if make else other
+    out = OPERATORS[op](x, y)
+    general = {"+": nbtorch.add, "-": nbtorch.sub, "*": nbtorch.mul, "/": nbtorch.div}[op[-1]]
+    # x.__radd__(number) is add(x, number), as in PyTorch; y + x for a tensor y is add(y, x)
+    expected = general(y, x) if op.startswith("r") and make else general(x, y)
+    assert out.dtype == expected.dtype
+    np.testing.assert_array_equal(out._data, expected._data)
+    np.testing.assert_array_equal(np.signbit(out._data), np.signbit(expected._data))
+    assert out.grad_fn.name() == expected.grad_fn.name()
+    if real_torch is not None:
+        tx = real_torch.tensor(A, dtype=getattr(real_torch, dtype), requires_grad=True)
+        want = OPERATORS[op](tx, make(real_torch, tx) if make else other)
+        assert str(out.dtype) == str(want.dtype)
+        np.testing.assert_array_equal(np.signbit(out._data), np.signbit(want.detach().numpy()))
+        assert out.grad_fn.name() == want.grad_fn.name()
+
+
 def test_equality_with_non_numbers_is_python_equality():
     x = nbtorch.tensor([1, 2])
     assert (x == None) is False  # noqa: E711 - the operator itself is under test
