@@ -214,7 +214,7 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
                         in_meta = node._in_meta
                     else:
                         grad_inputs = node.run_backward(grads, create_graph)
-                    if not retain_graph and node._saved:
+                    if not retain_graph and node._saved:  # free what forward saved
                         node._saved = _RELEASED
                     i = -1
                     for (child, nr), g in zip(node.next_functions, grad_inputs):
@@ -257,7 +257,7 @@ def backward_steps(tensors, grad_tensors, retain_graph: bool = False, create_gra
 
 def _buffer(node) -> list:
     """Where the gradients arriving at ``node`` are summed: one slot per output of its op."""
-    return [None] if node._out_meta is None else [None] * len(node._out_meta)
+    return [None] * node.num_outputs
 
 
 def _add_to_buffer(buffers, node, nr, g):

@@ -150,11 +150,6 @@ class Node:
         return _add_hook(self._pre_hooks, fn)
 
     # --- running backward -------------------------------------------------------------------------
-    def release(self) -> None:
-        """Free what was saved for backward (after a backward pass without ``retain_graph``)."""
-        if self._saved:
-            self._saved = _RELEASED
-
     def run_backward(self, grads: list, create_graph: bool = False) -> tuple:
         """Apply this node's backward rule to the gradients of its outputs; one gradient per input.
 
