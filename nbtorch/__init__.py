@@ -53,9 +53,11 @@ cfloat, cdouble = complex64, complex128
 
 _tensor_methods.install()
 
-# PyTorch returns inf and nan silently; numpy warns about them.  Silence those warnings for the
-# numpy calls made inside nbtorch only (warnings are attributed to the calling module).
-_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"nbtorch(\.|$)")
+# PyTorch returns inf and nan silently; numpy warns about them.  Silence numpy's floating-point
+# warnings for the numpy calls made inside nbtorch only (warnings are attributed to the calling
+# module); nbtorch's own RuntimeWarnings (a live widget that failed to update) still show.
+_NUMPY_FP_WARNING = r"(overflow|underflow|invalid value|divide by zero) encountered in"
+_warnings.filterwarnings("ignore", _NUMPY_FP_WARNING, RuntimeWarning, r"nbtorch(\.|$)")
 
 
 def _export(module) -> None:
