@@ -13,14 +13,6 @@ from nbtorch import nn  # noqa: E402
 from nbtorch.viz import _charts, _live  # noqa: E402
 from nbtorch.viz.gradflow import GradFlow  # noqa: E402
 from tests.viz import fixture_io  # noqa: E402
-from tests.viz.test_monitor import Clock  # noqa: E402
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    monkeypatch.setattr(_live, "now", c)
-    return c
 
 
 def mlp():

@@ -22,23 +22,6 @@ from nbtorch.viz.graph_view import GraphView, downsample  # noqa: E402
 from tests.viz import fixture_io  # noqa: E402
 
 
-class Clock:
-    """A fake ``_live.now``: time moves only when the test says so."""
-
-    def __init__(self, t: float = 100.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    monkeypatch.setattr(_live, "now", c)
-    return c
-
-
 def mlp_loss(backward: bool = True):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))

@@ -19,23 +19,6 @@ from nbtorch.viz.monitor import TrainingMonitor  # noqa: E402
 from tests.viz import fixture_io  # noqa: E402
 
 
-class Clock:
-    """A fake ``_live.now``: time moves only when the test says so."""
-
-    def __init__(self, t: float = 100.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    monkeypatch.setattr(_live, "now", c)
-    return c
-
-
 def decode(state: dict) -> dict[str, tuple[list, list]]:
     """What monitor.js's seriesFromState reads, done in Python: base then tail per series."""
 
