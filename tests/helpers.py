@@ -190,3 +190,20 @@ def assert_same_error(make, error, message, compare="exact", torch_compare=None)
         with pytest.raises(error) as want:
             make(real_torch)
         check(str(want.value), torch_compare or compare)
+
+
+def cube_function(m):
+    """A custom ``autograd.Function`` of library ``m``: y = x³, dy/dx = 3x² (node CubeBackward)."""
+
+    class Cube(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2
+
+    return Cube

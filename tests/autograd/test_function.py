@@ -7,31 +7,17 @@ import numpy as np
 import pytest
 
 import nbtorch
-from tests.helpers import both, needs_torch, real_torch
+from tests.helpers import both, cube_function, needs_torch, real_torch
 from tests.helpers import values_of as _values
 
 # --- custom Function ----------------------------------------------------------------------------
 
 
-def _cube(m):
-    class Cube(m.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return g * 3 * x ** 2
-
-    return Cube
-
 
 @both
 def test_save_for_backward_and_saved_tensors(m):
     x = m.tensor([1.0, 2.0], requires_grad=True)
-    y = _cube(m).apply(x)
+    y = cube_function(m).apply(x)
     assert y.grad_fn.name() == "CubeBackward"
     saved = y.grad_fn.saved_tensors
     assert type(saved) is tuple and saved[0] is x
@@ -42,7 +28,7 @@ def test_save_for_backward_and_saved_tensors(m):
 @both
 def test_saved_tensors_are_freed_after_backward(m):
     x = m.tensor(2.0, requires_grad=True)
-    y = _cube(m).apply(x)
+    y = cube_function(m).apply(x)
     y.backward()
     with pytest.raises(RuntimeError, match=r"^Trying to backward through the graph a second time "
                                            r"\(or directly access saved tensors after they have "
@@ -55,7 +41,7 @@ def test_saved_tensors_are_freed_after_backward(m):
 @both
 def test_saved_tensors_survive_retain_graph(m):
     x = m.tensor(2.0, requires_grad=True)
-    y = _cube(m).apply(x)
+    y = cube_function(m).apply(x)
     y.backward(retain_graph=True)
     assert y.grad_fn.saved_tensors[0] is x
     y.backward()
@@ -65,7 +51,7 @@ def test_saved_tensors_survive_retain_graph(m):
 @both
 def test_double_backward_through_a_custom_function(m):
     x = m.tensor(2.0, requires_grad=True)
-    (d1,) = m.autograd.grad(_cube(m).apply(x), x, create_graph=True)
+    (d1,) = m.autograd.grad(cube_function(m).apply(x), x, create_graph=True)
     (d2,) = m.autograd.grad(d1, x)
     assert (d1.item(), d2.item()) == (12.0, 12.0)
 
@@ -118,7 +104,7 @@ def test_forward_does_not_record_and_backward_runs_without_grad(m):
 def test_apply_under_no_grad_records_nothing(m):
     x = m.tensor([1.0], requires_grad=True)
     with m.no_grad():
-        y = _cube(m).apply(x)
+        y = cube_function(m).apply(x)
     assert not y.requires_grad and y.grad_fn is None
 
 

@@ -21,6 +21,7 @@ from nbtorch.viz import _stepper_view as view  # noqa: E402
 from nbtorch.viz import svg  # noqa: E402
 from nbtorch.viz._stepping import rule_of, summarize  # noqa: E402
 from nbtorch.viz.stepper import SYNCED, BackwardStepper  # noqa: E402
+from tests.helpers import cube_function  # noqa: E402
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "extensions" / "tests" / "fixtures"
 
@@ -290,18 +291,7 @@ def test_sent_gradients_and_rules():
 
 
 def test_rule_of_custom_function_and_undocumented():
-    class Cube(nbtorch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return g * 3 * x ** 2
-
-    y = Cube.apply(nbtorch.tensor([2.0], requires_grad=True))
+    y = cube_function(nbtorch).apply(nbtorch.tensor([2.0], requires_grad=True))
     rule = rule_of(y.grad_fn)
     assert rule["formula"] == "" and "no documented rule" in rule["words"]
 
