@@ -8,7 +8,9 @@
 // The pure functions are exported for node's test runner (extensions/tests/gradflow.test.mjs);
 // Python has the same ones in nbtorch/viz/_charts.py.  Labels are set with textContent.
 
-const NS = "http://www.w3.org/2000/svg";
+import { NS, fmt, svgEl, toF32 } from "./_shared.js";
+export { fmt, toF32 } from "./_shared.js";
+
 export const FLAG_COLORS = { ok: "#4c6ef5", vanishing: "#f59f00", exploding: "#e03131" };
 const SEQUENTIAL = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 const ROW_H = 16, LABEL_W = 150, BAR_W = 240, HEAT_W = 320;
@@ -28,21 +30,6 @@ export function rowFlags(norms, thresholds) {
   for (const n of norms) if (Number.isFinite(n) && n > biggest) biggest = n;
   if (biggest === -Infinity) biggest = NaN;
   return Array.from(norms, (n) => classifyNorm(n, biggest, thresholds.vanish, thresholds.explode));
-}
-
-export function toF32(x) {
-  if (x === null || x === undefined) return new Float32Array(0);
-  if (typeof x === "string") {
-    const bin = atob(x);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return new Float32Array(bytes.buffer, 0, bytes.length >> 2);
-  }
-  let buffer = x, offset = 0;
-  const length = x.byteLength;
-  if (ArrayBuffer.isView(x)) { buffer = x.buffer; offset = x.byteOffset; }
-  if (offset % 4 !== 0) return new Float32Array(buffer.slice(offset, offset + length));
-  return new Float32Array(buffer, offset, length >> 2);
 }
 
 // {layers, steps: Float64Array(U), norms: [Float64Array(L) per update], hist: [counts per layer],
@@ -93,21 +80,7 @@ export function columnsOf(count, width) {
   return Array.from({ length: width }, (_, c) => Math.floor(((c + 1) * count) / width) - 1);
 }
 
-export function fmt(v) {
-  if (v === 0) return "0";
-  if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
-  const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(1).replace(/e([+-])(\d)$/, "e$10$2");
-  return String(Number(v.toPrecision(4)));
-}
-
 // ---------------------------------------------------------------- DOM
-
-function svgEl(tag, attrs = {}) {
-  const e = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  return e;
-}
 
 function htmlEl(tag, cls, css) {
   const e = document.createElement(tag);

@@ -1,4 +1,5 @@
-// Front end of nbtorch.viz.GraphView: plain ES module, no build step (anywidget loads it as is).
+// Front end of nbtorch.viz.GraphView: a plain ES module, no build step (nbtorch.viz._live.esm()
+// inlines _shared.js in place of its import line; anywidget loads the result as one module).
 //
 // The kernel sends the graph (the wire dict of nbtorch.autograd.graph / nbtorch.viz.Graph) and its
 // layout (positions computed in Python) as traitlets; this module draws them as one SVG, in one
@@ -10,7 +11,9 @@
 // page only through textContent and setAttribute with our own attribute names; nothing received is
 // evaluated, and no markup is ever parsed from data.
 
-export const SVG_NS = "http://www.w3.org/2000/svg";
+import { NS, svgEl } from "./_shared.js";
+
+export const SVG_NS = NS;
 export const WIRE_VERSION = 1;
 export const MIN_ZOOM = 0.02;
 export const MAX_ZOOM = 8;
@@ -515,12 +518,6 @@ const CSS = `
 `;
 
 let viewCount = 0;  // marker ids must be unique in the page: several views may be shown
-
-function svgEl(tag, attrs) {
-  const e = document.createElementNS(SVG_NS, tag);
-  for (const k in attrs) e.setAttribute(k, String(attrs[k]));
-  return e;
-}
 
 function htmlEl(tag, cls, text) {
   const e = document.createElement(tag);

@@ -9,7 +9,9 @@
 // side has the same ones in nbtorch/viz/_charts.py, and fixtures written by the Python tests keep
 // the two in step.  Every label is set with textContent (metric names are user input).
 
-const NS = "http://www.w3.org/2000/svg";
+import { NS, fmt, toF32 } from "./_shared.js";
+export { fmt, toF32 } from "./_shared.js";
+
 const PALETTE = ["#3b6fd4", "#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#c2255c", "#5c940d"];
 const PANEL_W = 340, PANEL_H = 210;
 
@@ -105,22 +107,6 @@ export function progressText(status, total) {
   return parts.join(" · ");
 }
 
-// A float32 view of a binary trait: DataView (ipywidgets), ArrayBuffer, typed array, or the
-// base64 string the fixtures use.  Copies when the bytes are not 4-aligned.
-export function toF32(x) {
-  if (x === null || x === undefined) return new Float32Array(0);
-  if (typeof x === "string") {
-    const bin = atob(x);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return new Float32Array(bytes.buffer, 0, bytes.length >> 2);
-  }
-  let buffer = x, offset = 0, length = x.byteLength;
-  if (ArrayBuffer.isView(x)) { buffer = x.buffer; offset = x.byteOffset; }
-  if (offset % 4 !== 0) return new Float32Array(buffer.slice(offset, offset + length));
-  return new Float32Array(buffer, offset, length >> 2);
-}
-
 // The series the traits describe, base and tail joined: [{name, kind, group, steps, values}].
 export function seriesFromState(state) {
   const st = toF32(state.steps), va = toF32(state.values);
@@ -182,14 +168,6 @@ export function yAxis(series, logScale) {
   if (lo > hi) return null;
   const ticks = logScale ? logTicks(lo, hi) : niceTicks(lo, hi);
   return { lo: Math.min(lo, ticks[0]), hi: Math.max(hi, ticks[ticks.length - 1]), ticks };
-}
-
-export function fmt(v) {
-  if (v === 0) return "0";
-  if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
-  const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(1).replace(/e([+-])(\d)$/, "e$10$2");
-  return String(Number(v.toPrecision(4)));
 }
 
 // An SVG path through the points, broken at the ones that cannot be drawn.

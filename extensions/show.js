@@ -6,27 +6,14 @@
 // (the bins slider re-bins without a round trip).  Pure functions are exported for node's test
 // runner (extensions/tests/show.test.mjs); Python has the same in nbtorch/viz/_charts.py.
 
-const NS = "http://www.w3.org/2000/svg";
+import { NS, fmt, svgEl, toF32 } from "./_shared.js";
+export { fmt, toF32 } from "./_shared.js";
+
 const SEQUENTIAL = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 const DIVERGING = [[33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43]];
 const HIST_W = 256, HIST_H = 100;
 
 // ---------------------------------------------------------------- pure functions (tested in node)
-
-export function toF32(x) {
-  if (x === null || x === undefined) return new Float32Array(0);
-  if (typeof x === "string") {
-    const bin = atob(x);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return new Float32Array(bytes.buffer, 0, bytes.length >> 2);
-  }
-  let buffer = x, offset = 0;
-  const length = x.byteLength;
-  if (ArrayBuffer.isView(x)) { buffer = x.buffer; offset = x.byteOffset; }
-  if (offset % 4 !== 0) return new Float32Array(buffer.slice(offset, offset + length));
-  return new Float32Array(buffer, offset, length >> 2);
-}
 
 // The heatmap color of v for [lo, hi]; diverging maps are centred on 0.  NaN magenta,
 // +Inf white, -Inf black.  Same as _charts.colormap.
@@ -75,15 +62,6 @@ export function finiteRange(values) {
   return lo > hi ? null : [lo, hi];
 }
 
-export function fmt(v) {
-  if (v === null || v === undefined) return "–";
-  if (v === 0) return "0";
-  if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
-  const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(1).replace(/e([+-])(\d)$/, "e$10$2");
-  return String(Number(v.toPrecision(4)));
-}
-
 export function statsLine(s) {
   if (!s) return "";
   if (s.min === null || s.min === undefined) return `${s.numel} elements, none finite`;
@@ -103,12 +81,6 @@ function htmlEl(tag, cls, css) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
   if (css) e.style.cssText = css;
-  return e;
-}
-
-function svgEl(tag, attrs = {}) {
-  const e = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   return e;
 }
 

@@ -6,6 +6,8 @@
 // The text functions repeat nbtorch/viz/_stepper_view.py; the node tests check that both give
 // the same on fixtures that the Python tests write. Every label is set with textContent.
 
+import { NS, svgEl } from "./_shared.js";
+
 export const TRAITS = ["graph", "steps", "current", "finished", "playing", "speed", "command",
   "message"];
 export const MAX_SPEED = 10; // steps per second: at most ~10 updates per second
@@ -184,7 +186,6 @@ export function nodeTitle(node) {
 }
 
 // --- DOM ---------------------------------------------------------------------------------------
-const NS = "http://www.w3.org/2000/svg";
 const CSS = `
 .nbt-stepper { font-family: sans-serif; font-size: 12px;
   color: var(--jp-ui-font-color1, #212529); }
@@ -213,12 +214,6 @@ const CSS = `
 .nbt-stepper g.nbt-waiting rect { fill: #e7f5ff; stroke: #1c7ed6; stroke-width: 2; }
 .nbt-stepper g.nbt-current rect { fill: #ffd43b; stroke: #e67700; stroke-width: 3; }
 `;
-
-function svgEl(tag, attrs = {}) {
-  const e = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  return e;
-}
 
 function htmlEl(tag, className, text) {
   const e = document.createElement(tag);

@@ -13,6 +13,7 @@ seconds, or at every push while the history is small.
 
 from __future__ import annotations
 
+import re
 import time
 import weakref
 from pathlib import Path
@@ -33,9 +34,38 @@ SMALL_BYTES = 64 * 1024  # below this the base is re-sent with every push (no ta
 now = time.perf_counter
 
 
-def esm(name: str) -> Path:
-    """The front-end module ``extensions/<name>`` (``nbtorch/_extensions`` in a wheel)."""
-    return EXTENSIONS / name
+# A widget module's import (or re-export) of the shared helpers: one line, plain names.
+_SHARED_IMPORT = re.compile(r'^(?:import|export) \{([\w ,]*)\} from "\./_shared\.js";\n', re.M)
+
+
+def esm(name: str) -> str:
+    """The source of the front-end module ``extensions/<name>`` (``nbtorch/_extensions`` in a
+    wheel) as one self-contained module, which is what anywidget loads: its import lines of
+    ``_shared.js`` are replaced by the declarations they name (and those they use)."""
+    source = (EXTENSIONS / name).read_text(encoding="utf-8")
+    wanted = {n.strip() for names in _SHARED_IMPORT.findall(source) for n in names.split(",")}
+    if not wanted:
+        return source
+    return "\n\n".join(_shared_declarations(wanted)) + "\n\n" + _SHARED_IMPORT.sub("", source)
+
+
+def _shared_declarations(wanted: set) -> list:
+    """The top-level declarations of ``_shared.js`` named in ``wanted``, with the shared ones they
+    use, in the file's order (each is a block that ends at a blank line, its comment included)."""
+    text = (EXTENSIONS / "_shared.js").read_text(encoding="utf-8")
+    blocks = {}
+    for block in text.split("\n\n"):
+        found = re.search(r"^export (?:const|function) (\w+)", block, re.M)
+        if found:
+            blocks[found.group(1)] = block
+    todo, keep = list(wanted), set()
+    while todo:
+        name = todo.pop()
+        if name not in keep:
+            keep.add(name)
+            uses = blocks[name]  # a KeyError: the widget imports a name _shared.js lacks
+            todo += [n for n in blocks if n != name and re.search(rf"\b{n}\b", uses)]
+    return [block for name, block in blocks.items() if name in keep]
 
 
 class StaticFallback:

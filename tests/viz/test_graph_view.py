@@ -86,7 +86,7 @@ def test_traitlets_carry_the_wire_dict_and_its_layout():
     assert view.positions == g.layout([])
     assert sorted(p["id"] for p in view.positions["nodes"]) == list(range(len(g)))
     assert view.query == "" and view.recording is False and not view.live
-    assert _live.esm("graph_view.js").is_file() and "export default" in view._esm
+    assert (_live.EXTENSIONS / "graph_view.js").is_file() and "export default" in view._esm
     names = {n["id"]: n["names"] for n in view.graph["nodes"]}
     assert any("0.weight" in v for v in names.values())
     assert repr(view) == f"GraphView({len(g)} nodes, {len(g.edges)} edges)"
