@@ -49,3 +49,10 @@ def verdict(check, answer) -> tuple[bool, str]:
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         said = check(answer)
     return said, printed.getvalue()
+
+
+def expect(check, answer, right: bool, message: str) -> None:
+    """Assert that ``check(answer)`` returns ``right`` and prints ``message``."""
+    said, printed = verdict(check, answer)
+    assert said is right, printed
+    assert message in printed, printed

@@ -118,9 +118,7 @@ ACCURACY = [
 def test_accuracy_checker(library, answer, right, message):
     module = _checkers.library(library)
     check = _checker(module, "accuracy", "check_accuracy")
-    verdict, printed = _checkers.verdict(check, lambda z, y: answer(module, z, y))
-    assert verdict is right, printed
-    assert message in printed
+    _checkers.expect(check, lambda z, y: answer(module, z, y), right, message)
 
 
 def _right(model, optimizer, loss_fn, xb, yb):
@@ -269,6 +267,4 @@ TRAIN_STEP = [
 @pytest.mark.parametrize(("answer", "right", "message"), TRAIN_STEP)
 def test_train_step_checker(library, answer, right, message):
     check = _checker(_checkers.library(library), "train-step", "check_train_step")
-    verdict, printed = _checkers.verdict(check, answer)
-    assert verdict is right, printed
-    assert message in printed, printed
+    _checkers.expect(check, answer, right, message)

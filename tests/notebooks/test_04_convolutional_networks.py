@@ -111,9 +111,7 @@ SIZES = [
 @pytest.mark.parametrize(("answer", "right", "message"), SIZES)
 def test_output_size_checker(library, answer, right, message):
     check = _checker(_checkers.library(library), "output-size", "check_output_size")
-    verdict, printed = _checkers.verdict(check, answer)
-    assert verdict is right, printed
-    assert message in printed
+    _checkers.expect(check, answer, right, message)
 
 
 def _loops(t, F, image, kernel, padding, flip=False, transpose=False, short=0):
@@ -171,7 +169,5 @@ CONVS = [
 def test_conv2d_checker(library, answer, right, message):
     torch = _checkers.library(library)
     check = _checker(torch, "conv2d", "check_conv2d")
-    verdict, printed = _checkers.verdict(
-        check, lambda x, k, p=0: answer(torch, torch.nn.functional, x, k, p))
-    assert verdict is right, printed
-    assert message in printed
+    _checkers.expect(check, lambda x, k, p=0: answer(torch, torch.nn.functional, x, k, p), right,
+                     message)

@@ -213,9 +213,7 @@ MOMENTUM = [
 @pytest.mark.parametrize(("answer", "right", "message"), MOMENTUM)
 def test_momentum_checker(library, answer, right, message):
     check = _checker(_checkers.library(library), "momentum", "check_momentum")
-    verdict, printed = _checkers.verdict(check, answer)
-    assert verdict is right, printed
-    assert message in printed, printed
+    _checkers.expect(check, answer, right, message)
 
 
 def _adam(correct_m=True, correct_v=True, square=True, root=True, eps_inside=False, sign=1.0,
@@ -278,6 +276,4 @@ ADAM = [
 @pytest.mark.parametrize(("answer", "right", "message"), ADAM)
 def test_adam_checker(library, answer, right, message):
     check = _checker(_checkers.library(library), "adam", "check_adam")
-    verdict, printed = _checkers.verdict(check, answer)
-    assert verdict is right, printed
-    assert message in printed, printed
+    _checkers.expect(check, answer, right, message)

@@ -132,9 +132,7 @@ def test_lstm_checker(library, answer, right, message):
                 "h-off": (h_new * 1.1, c_new), "c-off": (h_new, c_new + 0.5),
                 "lists": (h_new.tolist(), c_new.tolist())}[answer]
 
-    verdict, printed = _checkers.verdict(check, learner)
-    assert verdict is right, printed
-    assert message in printed
+    _checkers.expect(check, learner, right, message)
 
 
 # --- the forget-bias exercise --------------------------------------------------------------------
@@ -189,7 +187,4 @@ FORGET = [
 def test_forget_bias_checker(library, answer, right, message):
     torch = _checkers.library(library)
     ns = _checkers.load(RNN, ("exercise-forget-bias", "checker-forget-bias"), torch)
-    verdict, printed = _checkers.verdict(ns["check_forget_bias"],
-                                         lambda m, v: answer(torch, m, v))
-    assert verdict is right, printed
-    assert message in printed
+    _checkers.expect(ns["check_forget_bias"], lambda m, v: answer(torch, m, v), right, message)

@@ -78,9 +78,7 @@ BYTES = [
 @pytest.mark.parametrize(("answer", "right", "message"), BYTES)
 def test_bytes_checker(library, answer, right, message):
     check = _checker(_checkers.library(library), "bytes", "check_parameter_bytes")
-    verdict, printed = _checkers.verdict(check, answer)
-    assert verdict is right, printed
-    assert message in printed
+    _checkers.expect(check, answer, right, message)
 
 
 def _move(torch):
@@ -143,6 +141,4 @@ MOVES = [
 def test_move_checker(library, answer, right, message):
     module = _checkers.library(library)
     check = _checker(module, "move", "check_move")
-    verdict, printed = _checkers.verdict(check, answer(module))
-    assert verdict is right, printed
-    assert message in printed
+    _checkers.expect(check, answer(module), right, message)
