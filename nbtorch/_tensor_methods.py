@@ -15,7 +15,7 @@ import numpy as np
 from . import _dtype, backend
 from ._tensor import Tensor
 from .ops import elementwise as E
-from .ops._promote import _SCALARS, scalar_array
+from .ops._promote import scalar_array
 from .ops.inplace import commit
 
 _ndarray = np.ndarray
@@ -46,10 +46,7 @@ def _operator(op, function):
         kind = type(other)
         if kind is float or kind is int:
             if type(data) is _ndarray and data.dtype.kind == "f":
-                cached = _SCALARS.get(data.dtype)  # scalar_array(other, data.dtype), inlined
-                number = cached.get(other) if cached is not None else None
-                return op.apply(self, number if number is not None
-                                else scalar_array(other, data.dtype))
+                return op.apply(self, scalar_array(other, data.dtype))
         elif kind is Tensor:
             theirs = other._data
             if theirs.dtype == data.dtype and data.dtype.kind == "f" and theirs.shape == data.shape:
