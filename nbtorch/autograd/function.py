@@ -602,10 +602,7 @@ class Op(Function):
         edges = arrays = None
         if type(a) is Tensor and type(a._data) is _ndarray and n <= 2:
             data = a._data
-            a_edge = recording and a._requires_grad  # False, or the edge
-            if a_edge:
-                fn = a.grad_fn
-                a_edge = (accumulator_of(a), 0) if fn is None else (fn, a._output_nr)
+            a_edge = recording and a._requires_grad and edge_of(a)  # False, or the edge
             if n == 1:
                 arrays = (data,)
                 if a_edge:
@@ -621,10 +618,7 @@ class Op(Function):
                 elif type(b._data) is _ndarray:
                     other = b._data
                     arrays = (data, other)
-                    b_edge = recording and b._requires_grad
-                    if b_edge:
-                        fn = b.grad_fn
-                        b_edge = (accumulator_of(b), 0) if fn is None else (fn, b._output_nr)
+                    b_edge = recording and b._requires_grad and edge_of(b)
                     if a_edge or b_edge:
                         edges = (a_edge or _NO_EDGE, b_edge or _NO_EDGE)
                         meta = ((data.shape, data.dtype) if a_edge else None,
@@ -644,8 +638,7 @@ class Op(Function):
                     if recording and a._requires_grad:
                         if edges is None:
                             edges, meta, needs = [_NO_EDGE] * n, [None] * n, [False] * n
-                        fn = a.grad_fn
-                        edges[i] = (accumulator_of(a), 0) if fn is None else (fn, a._output_nr)
+                        edges[i] = edge_of(a)
                         meta[i] = (data.shape, data.dtype)
                         needs[i] = True
                 else:
