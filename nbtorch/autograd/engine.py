@@ -71,7 +71,8 @@ def _root_edges(tensors, grads):
 
 
 def _dependencies(root_nodes) -> dict:
-    """How many edges point at each node reachable from the roots."""
+    """How many edges point at each node reachable from the roots (the roots included, with 0
+    unless an edge points at one of them)."""
     deps = dict.fromkeys(root_nodes, 0)  # a node is walked from when it first enters deps
     stack = list(deps)
     while stack:
